@@ -1,0 +1,208 @@
+package catalog
+
+import (
+	"cmp"
+	"fmt"
+	"net/mail"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+)
+
+var (
+	slackUserRE    = regexp.MustCompile(`^[UW][A-Z0-9]{2,20}$`)
+	labelNameRE    = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
+	channelNameRE  = regexp.MustCompile(`^#?[a-z0-9][a-z0-9_-]{0,79}$`)
+	channelIDRE    = regexp.MustCompile(`^[CGD][A-Z0-9]{8,20}$`)
+	nameInvalidRun = regexp.MustCompile(`[^a-z0-9]+`)
+)
+
+// validName reports whether s is a DNS label: 1–63 lowercase letters,
+// digits and '-', starting and ending with a letter or digit.
+func validName(s string) bool {
+	if len(s) == 0 || len(s) > 63 || s[0] == '-' || s[len(s)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// suggestName returns a valid name close to s.
+func suggestName(s string) string {
+	n := strings.Trim(nameInvalidRun.ReplaceAllString(strings.ToLower(s), "-"), "-")
+	if len(n) > 63 {
+		n = strings.Trim(n[:63], "-")
+	}
+	if n == "" {
+		return "my-service"
+	}
+	return n
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	return err == nil && a.Address == s && a.Name == ""
+}
+
+func validURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
+func validChannel(s string) bool {
+	return channelNameRE.MatchString(s) || channelIDRE.MatchString(s)
+}
+
+// didYouMean returns `; did you mean "x"?` for the candidate closest to s,
+// or "" when none is close.
+func didYouMean(s string, candidates []string) string {
+	if c := closest(s, candidates); c != "" {
+		return fmt.Sprintf("; did you mean %q?", c)
+	}
+	return ""
+}
+
+// closest returns the candidate within a few edits of s, or "".
+func closest(s string, candidates []string) string {
+	best, bestDist := "", 1<<30
+	for _, c := range candidates {
+		d := distance(strings.ToLower(s), strings.ToLower(c))
+		if d < bestDist {
+			best, bestDist = c, d
+		}
+	}
+	if bestDist > max(1, len(s)/3) {
+		return ""
+	}
+	return best
+}
+
+// distance is the Levenshtein edit distance between a and b.
+func distance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// validate checks what spans documents: duplicates, references between
+// objects, and channels. It sorts c's teams and services by name and drops
+// duplicates.
+func validate(c *Catalog, files []File) Diagnostics {
+	d := &checker{lines: map[string]*sourceLines{}}
+	for i := range files {
+		d.lines[files[i].Path] = &sourceLines{data: files[i].Data}
+	}
+	byPos := func(a, b Pos) int {
+		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
+	}
+	slices.SortStableFunc(c.Teams, func(a, b *Team) int { return cmp.Or(strings.Compare(a.Name, b.Name), byPos(a.Pos, b.Pos)) })
+	slices.SortStableFunc(c.Services, func(a, b *Service) int { return cmp.Or(strings.Compare(a.Name, b.Name), byPos(a.Pos, b.Pos)) })
+
+	c.Teams = dedupe(c.Teams, func(t *Team) string { return t.Name }, func(dup, first *Team) {
+		d.errorf(dup.Pos, "team %q is declared twice: here and at %s; keep one declaration", dup.Name, first.Pos)
+	})
+	c.Services = dedupe(c.Services, func(s *Service) string { return s.Name }, func(dup, first *Service) {
+		d.errorf(dup.Pos, "service %q is declared twice: here and at %s; keep one declaration or rename one", dup.Name, first.Pos)
+	})
+
+	teamNames := make([]string, len(c.Teams))
+	for i, t := range c.Teams {
+		teamNames[i] = t.Name
+	}
+	serviceNames := make([]string, len(c.Services))
+	for i, s := range c.Services {
+		serviceNames[i] = s.Name
+	}
+	for _, s := range c.Services {
+		team := c.Team(s.Team)
+		switch {
+		case s.Team == "":
+			// reported by the parser as missing
+		case team == nil:
+			if c := closest(s.Team, teamNames); c != "" {
+				d.errorf(s.teamPos, "unknown team %q; did you mean %q?", s.Team, c)
+			} else {
+				d.errorf(s.teamPos, "unknown team %q: declare it with `kind: Team` or name an existing team", s.Team)
+			}
+		case s.Channel(team) == "":
+			d.warnf(s.Pos, "service %q has no chat channel: set chat.channel on team %q or on the service, or its alerts go to the fallback channel", s.Name, team.Name)
+		}
+		seen := map[string]bool{}
+		for i, dep := range s.DependsOn {
+			switch target := c.Service(dep); {
+			case dep == s.Name:
+				d.errorf(s.depPos[i], "service %q depends on itself; remove it from dependsOn", s.Name)
+			case target == nil:
+				if c := closest(dep, serviceNames); c != "" {
+					d.errorf(s.depPos[i], "unknown dependency %q; did you mean %q?", dep, c)
+				} else {
+					d.errorf(s.depPos[i], "unknown dependency %q: declare a Service named %q or fix the name", dep, dep)
+				}
+			case seen[dep]:
+				d.warnf(s.depPos[i], "dependency %q is listed twice; remove one", dep)
+			case target.Lifecycle == LifecycleDeprecated && s.Lifecycle != LifecycleDeprecated:
+				d.warnf(s.depPos[i], "service %q depends on %q, which is deprecated; plan a replacement", s.Name, dep)
+			}
+			seen[dep] = true
+		}
+	}
+	return d.diags
+}
+
+type checker struct {
+	lines map[string]*sourceLines
+	diags Diagnostics
+}
+
+func (c *checker) add(sev Severity, pos Pos, msg string) {
+	src := ""
+	if l := c.lines[pos.File]; l != nil {
+		src = l.line(pos.Line)
+	}
+	c.diags = append(c.diags, Diagnostic{File: pos.File, Line: pos.Line, Column: pos.Column, Severity: sev, Message: msg, Source: src})
+}
+
+func (c *checker) errorf(pos Pos, format string, args ...any) {
+	c.add(SeverityError, pos, fmt.Sprintf(format, args...))
+}
+
+func (c *checker) warnf(pos Pos, format string, args ...any) {
+	c.add(SeverityWarning, pos, fmt.Sprintf(format, args...))
+}
+
+// dedupe drops from sorted every element whose name equals the one before
+// it, reporting each dropped element with the first of its name.
+func dedupe[T any](sorted []T, key func(T) string, report func(dup, first T)) []T {
+	out := sorted[:0]
+	for _, v := range sorted {
+		if n := len(out); n > 0 {
+			if key(v) == key(out[n-1]) {
+				report(v, out[n-1])
+				continue
+			}
+		}
+		out = append(out, v)
+	}
+	return out
+}

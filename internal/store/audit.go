@@ -1,0 +1,163 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/audit"
+)
+
+const auditColumns = `seq, time, actor, source, action, kind, name, before, after, request_id, prev_hash, hash`
+
+// appendAudit seals recs onto the end of the chain and inserts them. The
+// caller holds the audit lock (lockAudit) in tx.
+func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, recs []*audit.Record) error {
+	var prev *audit.Record
+	row := tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1`)
+	var last audit.Record
+	switch err := row.Scan(&last.Seq, &last.Hash); {
+	case err == nil:
+		prev = &last
+	case errors.Is(err, sql.ErrNoRows):
+	default:
+		return fmt.Errorf("audit: read last record: %w", err)
+	}
+	rows := make([][]any, len(recs))
+	for i, r := range recs {
+		audit.Seal(r, prev)
+		prev = r
+		rows[i] = []any{r.Seq, r.Time, r.Actor, r.Source, r.Action, r.Kind, r.Name,
+			nullJSON(r.Before), nullJSON(r.After), r.RequestID, r.PrevHash, r.Hash}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", 12, rows); err != nil {
+		return fmt.Errorf("audit: append: %w", err)
+	}
+	return nil
+}
+
+func nullJSON(m json.RawMessage) any {
+	if len(m) == 0 {
+		return nil
+	}
+	return string(m)
+}
+
+// AuditFilter selects audit records; zero fields match everything.
+type AuditFilter struct {
+	Actor  string
+	Kind   string
+	Name   string
+	Since  time.Time
+	Until  time.Time
+	Before int64 // records with seq below this, for paging backwards
+	Limit  int   // at most this many, newest first; 0 means 100
+}
+
+// AuditRecords returns the records that match f, newest first.
+func (d *DB) AuditRecords(ctx context.Context, f AuditFilter) ([]audit.Record, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.Actor != "" {
+		add("actor = $%d", f.Actor)
+	}
+	if f.Kind != "" {
+		add("kind = $%d", f.Kind)
+	}
+	if f.Name != "" {
+		add("name = $%d", f.Name)
+	}
+	if !f.Since.IsZero() {
+		add("time >= $%d", f.Since.UTC())
+	}
+	if !f.Until.IsZero() {
+		add("time < $%d", f.Until.UTC())
+	}
+	if f.Before > 0 {
+		add("seq < $%d", f.Before)
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_log`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", limit)
+	rows, err := d.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list audit records: %w", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		r, err := scanAudit(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+func scanAudit(rows *sql.Rows) (audit.Record, error) {
+	var r audit.Record
+	var before, after sql.NullString
+	if err := rows.Scan(&r.Seq, &r.Time, &r.Actor, &r.Source, &r.Action, &r.Kind, &r.Name,
+		&before, &after, &r.RequestID, &r.PrevHash, &r.Hash); err != nil {
+		return r, fmt.Errorf("scan audit record: %w", err)
+	}
+	r.Time = r.Time.UTC()
+	if before.Valid {
+		r.Before = json.RawMessage(before.String)
+	}
+	if after.Valid {
+		r.After = json.RawMessage(after.String)
+	}
+	return r, nil
+}
+
+// VerifyAudit walks the whole audit log in order and checks its hash chain.
+// It returns how many records verified and the first break, if any.
+func (d *DB) VerifyAudit(ctx context.Context) (int64, *audit.Break, error) {
+	var v audit.Verifier
+	const page = 5000
+	after := int64(0)
+	for {
+		rows, err := d.db.QueryContext(ctx, `SELECT `+auditColumns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, after, page)
+		if err != nil {
+			return v.Checked(), nil, fmt.Errorf("verify audit log: %w", err)
+		}
+		n := 0
+		for rows.Next() {
+			r, err := scanAudit(rows)
+			if err != nil {
+				rows.Close()
+				return v.Checked(), nil, err
+			}
+			n++
+			after = r.Seq
+			if b := v.Check(&r); b != nil {
+				rows.Close()
+				return v.Checked(), b, nil
+			}
+		}
+		if err := rows.Err(); err != nil {
+			rows.Close()
+			return v.Checked(), nil, fmt.Errorf("verify audit log: %w", err)
+		}
+		rows.Close()
+		if n < page {
+			return v.Checked(), nil, nil
+		}
+	}
+}

@@ -1,0 +1,245 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+)
+
+// Teams returns every team, sorted by name.
+func (d *DB) Teams(ctx context.Context) ([]*catalog.Team, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT spec FROM teams ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("list teams: %w", err)
+	}
+	return scanSpecs[catalog.Team](rows)
+}
+
+// Team returns the team named name.
+func (d *DB) Team(ctx context.Context, name string) (*catalog.Team, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT spec FROM teams WHERE name = $1`, name)
+	if err != nil {
+		return nil, fmt.Errorf("get team: %w", err)
+	}
+	list, err := scanSpecs[catalog.Team](rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, tsuna.Errorf(tsuna.ENOTFOUND, "team %q not found", name)
+	}
+	return list[0], nil
+}
+
+// ServiceFilter selects services; zero fields match everything.
+type ServiceFilter struct {
+	Team      string
+	Tier      int
+	Lifecycle string
+}
+
+// Services returns the services that match f, sorted by name.
+func (d *DB) Services(ctx context.Context, f ServiceFilter) ([]*catalog.Service, error) {
+	var where []string
+	var args []any
+	if f.Team != "" {
+		args = append(args, f.Team)
+		where = append(where, fmt.Sprintf("team = $%d", len(args)))
+	}
+	if f.Tier != 0 {
+		args = append(args, f.Tier)
+		where = append(where, fmt.Sprintf("tier = $%d", len(args)))
+	}
+	if f.Lifecycle != "" {
+		args = append(args, f.Lifecycle)
+		where = append(where, fmt.Sprintf("lifecycle = $%d", len(args)))
+	}
+	q := `SELECT spec FROM services`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := d.db.QueryContext(ctx, q+" ORDER BY name", args...)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	return scanSpecs[catalog.Service](rows)
+}
+
+// Service returns the service named name.
+func (d *DB) Service(ctx context.Context, name string) (*catalog.Service, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT spec FROM services WHERE name = $1`, name)
+	if err != nil {
+		return nil, fmt.Errorf("get service: %w", err)
+	}
+	list, err := scanSpecs[catalog.Service](rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(list) == 0 {
+		return nil, tsuna.Errorf(tsuna.ENOTFOUND, "service %q not found", name)
+	}
+	return list[0], nil
+}
+
+func scanSpecs[T any](rows *sql.Rows) ([]*T, error) {
+	defer rows.Close()
+	var out []*T
+	for rows.Next() {
+		var spec string
+		if err := rows.Scan(&spec); err != nil {
+			return nil, fmt.Errorf("scan: %w", err)
+		}
+		v := new(T)
+		if err := json.Unmarshal([]byte(spec), v); err != nil {
+			return nil, fmt.Errorf("decode stored object: %w", err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// ApplyOptions control ApplyCatalog.
+type ApplyOptions struct {
+	// Prune deletes stored objects missing from the desired catalog.
+	Prune bool
+	// DryRun computes the changes and writes nothing.
+	DryRun bool
+	// Actor is recorded in the audit log.
+	Actor audit.Actor
+	// Authorize is called with the changes before anything is written; an
+	// error aborts the apply.
+	Authorize func([]catalog.Change) error
+}
+
+// ApplyCatalog makes the stored catalog equal to desired, in one
+// transaction with one audit record per changed object, and returns the
+// changes. Applying an unchanged catalog writes nothing.
+func (d *DB) ApplyCatalog(ctx context.Context, desired []catalog.Object, opts ApplyOptions) ([]catalog.Change, error) {
+	var changes []catalog.Change
+	errDryRun := errors.New("dry run")
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		if err := d.lockAudit(ctx, tx); err != nil {
+			return fmt.Errorf("lock: %w", err)
+		}
+		current, err := currentObjects(ctx, tx)
+		if err != nil {
+			return err
+		}
+		changes = catalog.Diff(current, desired, opts.Prune)
+		if opts.Authorize != nil {
+			if err := opts.Authorize(changes); err != nil {
+				return err
+			}
+		}
+		if opts.DryRun {
+			return errDryRun
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		if err := d.writeChanges(ctx, tx, changes); err != nil {
+			return err
+		}
+		now := d.nowUTC()
+		recs := make([]*audit.Record, len(changes))
+		for i, c := range changes {
+			recs[i] = opts.Actor.Record(now, c.Action, c.Kind, c.Name, specOf(c.Before), specOf(c.After))
+		}
+		return d.appendAudit(ctx, tx, recs)
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return nil, err
+	}
+	return changes, nil
+}
+
+func specOf(o *catalog.Object) json.RawMessage {
+	if o == nil {
+		return nil
+	}
+	return o.Spec
+}
+
+func currentObjects(ctx context.Context, tx *sql.Tx) ([]catalog.Object, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT 'Team', name, name, spec FROM teams
+		UNION ALL SELECT 'Service', name, team, spec FROM services`)
+	if err != nil {
+		return nil, fmt.Errorf("read catalog: %w", err)
+	}
+	defer rows.Close()
+	var out []catalog.Object
+	for rows.Next() {
+		var o catalog.Object
+		var spec string
+		if err := rows.Scan(&o.Kind, &o.Name, &o.Team, &spec); err != nil {
+			return nil, fmt.Errorf("read catalog: %w", err)
+		}
+		o.Spec = json.RawMessage(spec)
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// writeChanges applies changes in their order: team upserts, service
+// upserts and deletes, team deletes, so foreign keys hold throughout.
+func (d *DB) writeChanges(ctx context.Context, tx *sql.Tx, changes []catalog.Change) error {
+	now := d.nowUTC()
+	var teamUpserts, serviceUpserts [][]any
+	var serviceDeletes, teamDeletes []string
+	for _, c := range changes {
+		switch {
+		case c.Kind == catalog.KindTeam && c.After != nil:
+			teamUpserts = append(teamUpserts, []any{c.Name, string(c.After.Spec), now})
+		case c.Kind == catalog.KindTeam:
+			teamDeletes = append(teamDeletes, c.Name)
+		case c.After != nil:
+			var s catalog.Service
+			if err := json.Unmarshal(c.After.Spec, &s); err != nil {
+				return fmt.Errorf("apply service %q: %w", c.Name, err)
+			}
+			serviceUpserts = append(serviceUpserts, []any{c.Name, s.Team, s.Tier, s.Lifecycle, string(c.After.Spec), now})
+		default:
+			serviceDeletes = append(serviceDeletes, c.Name)
+		}
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO teams (name, spec, updated_at)`,
+		`ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at`, 3, teamUpserts); err != nil {
+		return fmt.Errorf("apply teams: %w", err)
+	}
+	if err := deleteNames(ctx, tx, "services", serviceDeletes); err != nil {
+		return fmt.Errorf("delete services: %w", err)
+	}
+	if err := insertRows(ctx, tx, `INSERT INTO services (name, team, tier, lifecycle, spec, updated_at)`,
+		`ON CONFLICT (name) DO UPDATE SET team = excluded.team, tier = excluded.tier,
+		lifecycle = excluded.lifecycle, spec = excluded.spec, updated_at = excluded.updated_at`, 6, serviceUpserts); err != nil {
+		return fmt.Errorf("apply services: %w", err)
+	}
+	if err := deleteNames(ctx, tx, "teams", teamDeletes); err != nil {
+		return fmt.Errorf("delete teams: %w", err)
+	}
+	return nil
+}
+
+func deleteNames(ctx context.Context, tx *sql.Tx, table string, names []string) error {
+	for len(names) > 0 {
+		n := min(len(names), maxParams)
+		args := make([]any, n)
+		marks := make([]string, n)
+		for i, name := range names[:n] {
+			args[i] = name
+			marks[i] = fmt.Sprintf("$%d", i+1)
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE name IN (`+strings.Join(marks, ",")+`)`, args...); err != nil {
+			return err
+		}
+		names = names[n:]
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+// Package store keeps tsuna's state in SQLite (the embedded default) or
+// PostgreSQL, behind one implementation: the SQL is written once in the
+// dialect both accept, and the few differences live in dialect.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+
+	"github.com/tsuna-sre/tsuna"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Engines.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// DB is tsuna's database.
+type DB struct {
+	db     *sql.DB
+	engine string
+	log    *slog.Logger
+	now    func() time.Time
+}
+
+// IsPostgresDSN reports whether dsn names a PostgreSQL database.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open opens the database named by dsn, a postgres:// URL or a SQLite file
+// path, and applies pending migrations, each in its own transaction.
+func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	d := &DB{log: log, now: time.Now}
+	var err error
+	if IsPostgresDSN(dsn) {
+		d.engine = Postgres
+		d.db, err = sql.Open("pgx", dsn)
+		if err == nil {
+			d.db.SetMaxOpenConns(16)
+			d.db.SetMaxIdleConns(16)
+			d.db.SetConnMaxIdleTime(5 * time.Minute)
+		}
+	} else {
+		d.engine = SQLite
+		d.db, err = sql.Open("sqlite", sqliteDSN(dsn))
+		if err == nil {
+			d.db.SetMaxOpenConns(8)
+			d.db.SetMaxIdleConns(8)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s database: %w", d.engine, err)
+	}
+	if err := d.db.PingContext(ctx); err != nil {
+		d.db.Close()
+		return nil, fmt.Errorf("open %s database: %s", d.engine, redact(err, dsn))
+	}
+	if err := d.migrate(ctx); err != nil {
+		d.db.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// sqliteDSN turns a path into a modernc DSN: WAL for concurrent readers,
+// synchronous=FULL so an acknowledged commit survives power loss, foreign
+// keys on, and write transactions that take the write lock at BEGIN so two
+// writers never deadlock on a lock upgrade.
+func sqliteDSN(path string) string {
+	path = strings.TrimPrefix(path, "sqlite://")
+	q := url.Values{}
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "synchronous(FULL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Set("_txlock", "immediate")
+	q.Set("_time_format", "sqlite")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// redact removes a DSN's password from an error message.
+func redact(err error, dsn string) string {
+	msg := err.Error()
+	if u, perr := url.Parse(dsn); perr == nil && u.User != nil {
+		if pw, ok := u.User.Password(); ok && pw != "" {
+			msg = strings.ReplaceAll(msg, pw, "xxxxx")
+		}
+	}
+	return msg
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
+	if d.engine == Postgres {
+		dialect, dir = goose.DialectPostgres, "migrations/postgres"
+	}
+	sub, err := fs.Sub(migrations, dir)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	p, err := goose.NewProvider(dialect, d.db, sub)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	results, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate %s database: %w", d.engine, err)
+	}
+	for _, r := range results {
+		d.log.Info("applied migration", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
+	}
+	return nil
+}
+
+// Engine returns SQLite or Postgres.
+func (d *DB) Engine() string { return d.engine }
+
+// Close closes the database.
+func (d *DB) Close() error { return d.db.Close() }
+
+// Ping checks that the database answers.
+func (d *DB) Ping(ctx context.Context) error {
+	if err := d.db.PingContext(ctx); err != nil {
+		return &tsuna.Error{Code: tsuna.EUNAVAILABLE, Message: "database unreachable"}
+	}
+	return nil
+}
+
+// SQL returns the underlying handle, for tests and tools that inspect the
+// database directly.
+func (d *DB) SQL() *sql.DB { return d.db }
+
+// tx runs fn in a transaction, committing when fn returns nil.
+func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
+	tx, err := d.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// lockAudit serialises writers of the audit chain. SQLite's immediate
+// transactions already hold the write lock.
+func (d *DB) lockAudit(ctx context.Context, tx *sql.Tx) error {
+	if d.engine != Postgres {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412720001)`)
+	return err
+}
+
+func isUniqueViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code == "23505"
+	}
+	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+}
+
+// nowUTC is the store's clock at the audit log's precision.
+func (d *DB) nowUTC() time.Time { return d.now().UTC().Truncate(time.Microsecond) }
+
+// placeholders returns "($n,$n+1,...),(...)" for rows rows of cols columns
+// starting at $1.
+func placeholders(rows, cols int) string {
+	var b strings.Builder
+	n := 1
+	for r := range rows {
+		if r > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('(')
+		for c := range cols {
+			if c > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "$%d", n)
+			n++
+		}
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// maxParams bounds the parameters of one statement, below SQLite's 32766
+// and PostgreSQL's 65535.
+const maxParams = 30000
+
+// insertRows runs "prefix VALUES (...),(...) suffix" in batches.
+func insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int, rows [][]any) error {
+	per := maxParams / cols
+	for len(rows) > 0 {
+		n := min(per, len(rows))
+		args := make([]any, 0, n*cols)
+		for _, r := range rows[:n] {
+			args = append(args, r...)
+		}
+		if _, err := tx.ExecContext(ctx, prefix+" VALUES "+placeholders(n, cols)+" "+suffix, args...); err != nil {
+			return err
+		}
+		rows = rows[n:]
+	}
+	return nil
+}
