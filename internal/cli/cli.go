@@ -1,0 +1,145 @@
+// Package cli is the tsuna command line: every command runs as a function
+// of its arguments, environment and streams, so tests run the real program.
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"runtime"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tsuna-sre/tsuna"
+)
+
+// Exit codes.
+const (
+	ExitOK    = 0
+	ExitError = 1 // the command failed, or lint found errors
+	ExitUsage = 2 // the command line is wrong
+)
+
+// Env is what a command sees of its process.
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	// Getenv reads an environment variable; nil means os.Getenv.
+	Getenv func(string) string
+}
+
+func (e *Env) getenv(k string) string {
+	if e.Getenv == nil {
+		return os.Getenv(k)
+	}
+	return e.Getenv(k)
+}
+
+// usageError marks a wrong command line (exit 2).
+type usageError struct{ err error }
+
+func (u usageError) Error() string { return u.err.Error() }
+func (u usageError) Unwrap() error { return u.err }
+
+// exitError carries an exit code for a failure already reported.
+type exitError struct{ code int }
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+// Run runs tsuna with args (without the program name) and returns its exit
+// code. ctx is cancelled to stop a running server.
+func Run(ctx context.Context, args []string, env Env) int {
+	root := newRoot(&env)
+	root.SetArgs(args)
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	err := root.ExecuteContext(ctx)
+	var ee exitError
+	var ue usageError
+	switch {
+	case err == nil:
+		return ExitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, &ue):
+		fmt.Fprintf(env.Stderr, "tsuna: %v\nRun 'tsuna help' for usage.\n", err)
+		return ExitUsage
+	}
+	fmt.Fprintf(env.Stderr, "tsuna: %v\n", err)
+	return ExitError
+}
+
+func newRoot(env *Env) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "tsuna",
+		Short: "tsuna is a self-service reliability platform",
+		Long: `tsuna is a self-service reliability platform: a service catalog as code,
+SLOs and error budgets, alert routing, incidents and postmortems, in one binary.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
+	root.AddCommand(
+		newVersion(env),
+		newLint(env),
+		newServe(env),
+		newApply(env),
+		newToken(env),
+		newAudit(env),
+	)
+	for _, c := range root.Commands() {
+		wrapArgs(c)
+	}
+	return root
+}
+
+// wrapArgs turns argument-count errors into usage errors (exit 2).
+func wrapArgs(c *cobra.Command) {
+	if c.Args != nil {
+		check := c.Args
+		c.Args = func(cmd *cobra.Command, args []string) error {
+			if err := check(cmd, args); err != nil {
+				return usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range c.Commands() {
+		wrapArgs(sub)
+	}
+}
+
+func newVersion(env *Env) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if output == "json" {
+				return writeJSON(env.Stdout, map[string]string{"version": tsuna.BuildVersion(), "go": runtime.Version()})
+			}
+			fmt.Fprintf(env.Stdout, "tsuna %s (%s)\n", tsuna.BuildVersion(), runtime.Version())
+			return nil
+		},
+	}
+	addOutputFlag(c, &output)
+	return c
+}
+
+func addOutputFlag(c *cobra.Command, output *string) {
+	c.Flags().StringVarP(output, "output", "o", "text", "output format: text or json")
+}
+
+func checkOutput(output string, allowed ...string) error {
+	for _, a := range allowed {
+		if output == a {
+			return nil
+		}
+	}
+	return usageError{fmt.Errorf("--output %q: use one of %v", output, allowed)}
+}

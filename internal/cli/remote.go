@@ -1,0 +1,375 @@
+package cli
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/client"
+	"github.com/tsuna-sre/tsuna/internal/server"
+	"github.com/tsuna-sre/tsuna/internal/store"
+)
+
+// remote holds the flags of commands that call a tsuna server.
+type remote struct {
+	server, token string
+}
+
+func (r *remote) flags(c *cobra.Command) {
+	c.Flags().StringVar(&r.server, "server", "", "tsuna server URL (env TSUNA_SERVER; default http://127.0.0.1:8080)")
+	c.Flags().StringVar(&r.token, "token", "", "API token (env TSUNA_TOKEN)")
+}
+
+func (r *remote) client(env *Env) (*client.Client, error) {
+	srv := firstNonEmpty(r.server, env.getenv("TSUNA_SERVER"), "http://127.0.0.1:8080")
+	tok := firstNonEmpty(r.token, env.getenv("TSUNA_TOKEN"))
+	if tok == "" {
+		return nil, usageError{errors.New("no token: pass --token or set TSUNA_TOKEN (an admin creates one with tsuna token create)")}
+	}
+	if u, err := url.Parse(srv); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, usageError{fmt.Errorf("--server %q is not an http(s) URL", srv)}
+	}
+	return client.New(srv, tok, audit.SourceCLI), nil
+}
+
+func firstNonEmpty(vs ...string) string {
+	for _, v := range vs {
+		if v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func newApply(env *Env) *cobra.Command {
+	var (
+		rem           remote
+		dryRun, prune bool
+		output        string
+	)
+	c := &cobra.Command{
+		Use:   "apply PATH...",
+		Short: "Apply catalog files to a tsuna server, in one transaction",
+		Long: `Send catalog files to the server, which validates them exactly as tsuna lint
+does and applies the whole catalog in one transaction, or nothing.
+
+The catalog is the source of truth: objects missing from it are deleted,
+unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
+		Example: `  tsuna apply catalog/ --dry-run
+  TSUNA_TOKEN=... tsuna apply catalog/ --server https://tsuna.internal`,
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
+			if err != nil {
+				return err
+			}
+			files, err := catalog.ReadFiles(args)
+			if err != nil {
+				return err
+			}
+			req := server.ApplyRequest{Prune: &prune, DryRun: dryRun}
+			for _, f := range files {
+				req.Files = append(req.Files, server.ApplyFile{Path: f.Path, Content: string(f.Data)})
+			}
+			resp, err := cl.Apply(cmd.Context(), req)
+			var apiErr *client.Error
+			if errors.As(err, &apiErr) && apiErr.Problem.Code == "invalid" && apiErr.Problem.Errors != nil {
+				// The server's lint findings: print them as tsuna lint does.
+				b, _ := json.Marshal(apiErr.Problem.Errors)
+				var diags catalog.Diagnostics
+				if json.Unmarshal(b, &diags) == nil && len(diags) > 0 {
+					if output == "json" {
+						diags.WriteJSON(env.Stdout)
+					} else {
+						diags.WriteText(env.Stderr)
+					}
+				}
+				return err
+			}
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(env.Stdout, resp)
+			}
+			resp.Warnings.WriteText(env.Stderr)
+			verb := map[bool]string{true: "would ", false: ""}[resp.DryRun]
+			for _, ref := range resp.Created {
+				fmt.Fprintf(env.Stdout, "%screate %s/%s\n", verb, ref.Kind, ref.Name)
+			}
+			for _, ref := range resp.Updated {
+				fmt.Fprintf(env.Stdout, "%supdate %s/%s\n", verb, ref.Kind, ref.Name)
+			}
+			for _, ref := range resp.Deleted {
+				fmt.Fprintf(env.Stdout, "%sdelete %s/%s\n", verb, ref.Kind, ref.Name)
+			}
+			n := len(resp.Created) + len(resp.Updated) + len(resp.Deleted)
+			switch {
+			case n == 0:
+				fmt.Fprintln(env.Stdout, "no changes")
+			case resp.DryRun:
+				fmt.Fprintf(env.Stdout, "dry run: %d created, %d updated, %d deleted; nothing applied\n", len(resp.Created), len(resp.Updated), len(resp.Deleted))
+			default:
+				fmt.Fprintf(env.Stdout, "applied: %d created, %d updated, %d deleted\n", len(resp.Created), len(resp.Updated), len(resp.Deleted))
+			}
+			return nil
+		},
+	}
+	rem.flags(c)
+	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change without applying")
+	c.Flags().BoolVar(&prune, "prune", true, "delete stored objects missing from the catalog")
+	addOutputFlag(c, &output)
+	return c
+}
+
+func newToken(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "token", Short: "Create, list and revoke API tokens (admin)"}
+	var (
+		rem                   remote
+		name, role, team, out string
+	)
+	create := &cobra.Command{
+		Use:   "create --name NAME --role viewer|editor|admin [--team TEAM]",
+		Short: "Create a token; its secret is printed once",
+		Long: `Create a token. viewer reads everything; editor changes only the objects of
+its --team; admin changes everything and manages tokens. The secret is printed
+once on stdout and stored only as a hash.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(out, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
+			if err != nil {
+				return err
+			}
+			resp, err := cl.CreateToken(cmd.Context(), server.CreateTokenRequest{Name: name, Role: role, Team: team})
+			if err != nil {
+				return err
+			}
+			if out == "json" {
+				return writeJSON(env.Stdout, resp)
+			}
+			scope := ""
+			if resp.Token.Team != "" {
+				scope = " of team " + resp.Token.Team
+			}
+			fmt.Fprintf(env.Stderr, "created token %q (%s%s); its secret is shown this once:\n", resp.Token.Name, resp.Token.Role, scope)
+			fmt.Fprintln(env.Stdout, resp.Secret)
+			return nil
+		},
+	}
+	rem.flags(create)
+	create.Flags().StringVar(&name, "name", "", "token name, unique forever (required)")
+	create.Flags().StringVar(&role, "role", "", "viewer, editor or admin (required)")
+	create.Flags().StringVar(&team, "team", "", "team an editor may change")
+	create.MarkFlagRequired("name")
+	create.MarkFlagRequired("role")
+	addOutputFlag(create, &out)
+
+	var listRem remote
+	var listOut string
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List tokens, revoked ones included",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(listOut, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := listRem.client(env)
+			if err != nil {
+				return err
+			}
+			toks, err := cl.Tokens(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if listOut == "json" {
+				return writeJSON(env.Stdout, toks)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tROLE\tTEAM\tCREATED\tCREATED BY\tREVOKED")
+			for _, t := range toks {
+				revoked := "-"
+				if t.RevokedAt != nil {
+					revoked = t.RevokedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, dash(t.Team), t.CreatedAt.Format(time.RFC3339), t.CreatedBy, revoked)
+			}
+			return tw.Flush()
+		},
+	}
+	listRem.flags(list)
+	addOutputFlag(list, &listOut)
+
+	var revRem remote
+	revoke := &cobra.Command{
+		Use:   "revoke NAME",
+		Short: "Revoke a token; it authenticates no more",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := revRem.client(env)
+			if err != nil {
+				return err
+			}
+			if _, err := cl.RevokeToken(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.Stdout, "revoked token %q\n", args[0])
+			return nil
+		},
+	}
+	revRem.flags(revoke)
+	c.AddCommand(create, list, revoke)
+	return c
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func newAudit(env *Env) *cobra.Command {
+	c := &cobra.Command{Use: "audit", Short: "Read and verify the audit log"}
+	var (
+		rem                                 remote
+		actor, object, since, until, output string
+		limit                               int
+	)
+	list := &cobra.Command{
+		Use:   "list",
+		Short: "List audit records, newest first",
+		Example: `  tsuna audit list --actor ci --since 24h
+  tsuna audit list --object Service/checkout-api --output json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			set := func(k, v string) {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			set("actor", actor)
+			if object != "" {
+				kind, name, ok := strings.Cut(object, "/")
+				if !ok {
+					kind, name = "", object
+				}
+				set("kind", kind)
+				set("name", name)
+			}
+			set("since", since)
+			set("until", until)
+			q.Set("limit", fmt.Sprint(limit))
+			recs, err := cl.Audit(cmd.Context(), q)
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				return writeJSON(env.Stdout, recs)
+			}
+			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+			fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tSOURCE\tACTION\tOBJECT\tREQUEST")
+			for _, r := range recs {
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Actor, r.Source, r.Action, r.Kind, r.Name, dash(r.RequestID))
+			}
+			return tw.Flush()
+		},
+	}
+	rem.flags(list)
+	list.Flags().StringVar(&actor, "actor", "", "only records by this token name")
+	list.Flags().StringVar(&object, "object", "", "only records of KIND/NAME (or NAME)")
+	list.Flags().StringVar(&since, "since", "", "only records at or after this time (RFC 3339, or a duration ago such as 24h)")
+	list.Flags().StringVar(&until, "until", "", "only records before this time")
+	list.Flags().IntVar(&limit, "limit", 100, "at most this many records (1-1000)")
+	addOutputFlag(list, &output)
+
+	var dbPath, verifyOut string
+	var verifyRem remote
+	verify := &cobra.Command{
+		Use:   "verify",
+		Short: "Check the audit log's hash chain and name the first broken record",
+		Long: `Check that no audit record was changed, inserted or deleted: each record
+carries the hash of the one before it. Reads the database directly (--db), or
+asks a server when --server is given. Exit status 1 names the first broken record.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(verifyOut, "text", "json"); err != nil {
+				return err
+			}
+			var res client.VerifyResult
+			if verifyRem.server != "" {
+				cl, err := verifyRem.client(env)
+				if err != nil {
+					return err
+				}
+				r, err := cl.VerifyAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				res = *r
+			} else {
+				if v := env.getenv("TSUNA_DB"); v != "" && !cmd.Flags().Changed("db") {
+					dbPath = v
+				}
+				db, err := store.Open(cmd.Context(), dbPath, nil)
+				if err != nil {
+					return err
+				}
+				defer db.Close()
+				res.Verified, res.Break, err = db.VerifyAudit(cmd.Context())
+				if err != nil {
+					return err
+				}
+				res.OK = res.Break == nil
+			}
+			if verifyOut == "json" {
+				if err := writeJSON(env.Stdout, res); err != nil {
+					return err
+				}
+			} else if res.OK {
+				fmt.Fprintf(env.Stdout, "audit log intact: %d records verified\n", res.Verified)
+			} else {
+				fmt.Fprintf(env.Stdout, "audit log BROKEN at record %d: %s (%d records before it verified)\n", res.Break.Seq, res.Break.Reason, res.Verified)
+			}
+			if !res.OK {
+				return exitError{ExitError}
+			}
+			return nil
+		},
+	}
+	verify.Flags().StringVar(&dbPath, "db", "./tsuna.db", "SQLite file or postgres:// URL to verify (env TSUNA_DB)")
+	verify.Flags().StringVar(&verifyRem.server, "server", "", "ask this tsuna server instead of reading the database")
+	verify.Flags().StringVar(&verifyRem.token, "token", "", "API token for --server (env TSUNA_TOKEN)")
+	addOutputFlag(verify, &verifyOut)
+	c.AddCommand(list, verify)
+	return c
+}

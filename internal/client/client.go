@@ -1,0 +1,144 @@
+// Package client calls tsuna's HTTP API for the CLI.
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/server"
+)
+
+// Client calls one tsuna server with one token.
+type Client struct {
+	base   string
+	token  string
+	source string
+	http   *http.Client
+}
+
+// New returns a client for the server at base, sending token and naming
+// source (such as "cli") as the surface of its changes.
+func New(base, token, source string) *Client {
+	return &Client{base: strings.TrimRight(base, "/"), token: token, source: source,
+		http: &http.Client{Timeout: 5 * time.Minute}}
+}
+
+// Error is a problem the server answered with.
+type Error struct {
+	Status  int
+	Problem server.Problem
+}
+
+// Error returns the server's detail, never the request's credentials.
+func (e *Error) Error() string {
+	if e.Problem.Detail != "" {
+		return fmt.Sprintf("server answered %d %s: %s", e.Status, http.StatusText(e.Status), e.Problem.Detail)
+	}
+	return fmt.Sprintf("server answered %d %s", e.Status, http.StatusText(e.Status))
+}
+
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return fmt.Errorf("server URL %q: %w", c.base, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Accept", "application/json")
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.source != "" {
+		req.Header.Set(server.HeaderSource, c.source)
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		// url.Error holds the URL only; the token is in a header.
+		return fmt.Errorf("cannot reach tsuna at %s: %w", c.base, unwrapURL(err))
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 256<<20))
+	if err != nil {
+		return fmt.Errorf("read response: %w", err)
+	}
+	if resp.StatusCode >= 400 {
+		e := &Error{Status: resp.StatusCode}
+		json.Unmarshal(data, &e.Problem)
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode response from %s: %w", path, err)
+	}
+	return nil
+}
+
+func unwrapURL(err error) error {
+	if ue, ok := err.(*url.Error); ok {
+		return ue.Err
+	}
+	return err
+}
+
+// Apply sends catalog files to be applied.
+func (c *Client) Apply(ctx context.Context, req server.ApplyRequest) (*server.ApplyResponse, error) {
+	var out server.ApplyResponse
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/catalog", req, &out)
+}
+
+// CreateToken creates a token and returns it with its secret.
+func (c *Client) CreateToken(ctx context.Context, req server.CreateTokenRequest) (*server.CreateTokenResponse, error) {
+	var out server.CreateTokenResponse
+	return &out, c.do(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
+}
+
+// Tokens lists tokens.
+func (c *Client) Tokens(ctx context.Context) ([]*auth.Token, error) {
+	var out struct{ Tokens []*auth.Token }
+	return out.Tokens, c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, &out)
+}
+
+// RevokeToken revokes the token named name.
+func (c *Client) RevokeToken(ctx context.Context, name string) (*auth.Token, error) {
+	var out auth.Token
+	return &out, c.do(ctx, http.MethodDelete, "/api/v1/tokens/"+url.PathEscape(name), nil, &out)
+}
+
+// Audit lists audit records matching the query parameters q.
+func (c *Client) Audit(ctx context.Context, q url.Values) ([]audit.Record, error) {
+	var out struct{ Records []audit.Record }
+	return out.Records, c.do(ctx, http.MethodGet, "/api/v1/audit?"+q.Encode(), nil, &out)
+}
+
+// VerifyResult is the server's check of the audit chain.
+type VerifyResult struct {
+	OK       bool         `json:"ok"`
+	Verified int64        `json:"verified"`
+	Break    *audit.Break `json:"break"`
+}
+
+// VerifyAudit asks the server to check the audit chain.
+func (c *Client) VerifyAudit(ctx context.Context) (*VerifyResult, error) {
+	var out VerifyResult
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/audit/verify", nil, &out)
+}

@@ -1,0 +1,133 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/tsuna-sre/tsuna"
+)
+
+// statusOf maps each domain error code to its HTTP status: the one place
+// where that mapping lives.
+var statusOf = map[string]int{
+	tsuna.EINVALID:      http.StatusUnprocessableEntity,
+	tsuna.EUNAUTHORIZED: http.StatusUnauthorized,
+	tsuna.EFORBIDDEN:    http.StatusForbidden,
+	tsuna.ENOTFOUND:     http.StatusNotFound,
+	tsuna.ECONFLICT:     http.StatusConflict,
+	tsuna.ETOOLARGE:     http.StatusRequestEntityTooLarge,
+	tsuna.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	tsuna.EINTERNAL:     http.StatusInternalServerError,
+}
+
+// Problem is an RFC 9457 problem details body.
+type Problem struct {
+	Type      string `json:"type"`
+	Title     string `json:"title"`
+	Status    int    `json:"status"`
+	Detail    string `json:"detail"`
+	Code      string `json:"code"`
+	RequestID string `json:"requestId,omitempty"`
+	// Errors lists each validation finding, with its file:line:column or
+	// JSON field path.
+	Errors any `json:"errors,omitempty"`
+}
+
+// error writes err as application/problem+json. Internal errors are logged
+// with their cause and answered with a generic message.
+func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
+	code := tsuna.ErrorCode(err)
+	status, ok := statusOf[code]
+	if !ok {
+		status = http.StatusInternalServerError
+	}
+	p := Problem{
+		Type: "urn:tsuna:problem:" + code, Title: http.StatusText(status), Status: status,
+		Detail: tsuna.ErrorMessage(err), Code: code, RequestID: requestIDFrom(r.Context()),
+	}
+	var e *tsuna.Error
+	if errors.As(err, &e) {
+		p.Errors = e.Details
+	}
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "err", err)
+	}
+	w.Header().Set("Content-Type", "application/problem+json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(p)
+}
+
+// writeJSON writes v as a JSON response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// decode reads a JSON body into v strictly: unknown fields, trailing data
+// and wrong types are errors that name the JSON field path.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return tsuna.Errorf(tsuna.EINVALID, "Content-Type %q: send application/json", ct)
+	}
+	body := http.MaxBytesReader(w, r.Body, s.maxBody)
+	dec := json.NewDecoder(body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return tsuna.Errorf(tsuna.EINVALID, "body: unexpected data after the JSON object; send one object")
+		}
+		return nil
+	}
+	var tooLarge *http.MaxBytesError
+	var syntax *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	switch {
+	case errors.As(err, &tooLarge):
+		return tsuna.Errorf(tsuna.ETOOLARGE, "request body is over the %d MiB limit; split the request or raise tsuna serve --max-body", s.maxBody>>20)
+	case errors.As(err, &syntax):
+		return tsuna.Errorf(tsuna.EINVALID, "body: invalid JSON at byte %d: %s", syntax.Offset, strings.TrimPrefix(syntax.Error(), "json: "))
+	case errors.As(err, &typ):
+		return tsuna.Errorf(tsuna.EINVALID, "%s: must be %s, got %s", fieldPath(typ), jsonType(typ.Type.Kind().String()), typ.Value)
+	case errors.Is(err, io.EOF):
+		return tsuna.Errorf(tsuna.EINVALID, "body: empty; send a JSON object")
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return tsuna.Errorf(tsuna.EINVALID, "body: JSON ends early; send a complete object")
+	}
+	if f, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
+		return tsuna.Errorf(tsuna.EINVALID, "%s: unknown field; see /api/v1/openapi.json for the request schema", strings.Trim(f, `"`))
+	}
+	return tsuna.Errorf(tsuna.EINVALID, "body: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+func fieldPath(e *json.UnmarshalTypeError) string {
+	if e.Field == "" {
+		return "body"
+	}
+	return e.Field
+}
+
+func jsonType(kind string) string {
+	switch kind {
+	case "bool":
+		return "a boolean"
+	case "string":
+		return "a string"
+	case "slice", "array":
+		return "an array"
+	case "struct", "map":
+		return "an object"
+	}
+	if strings.HasPrefix(kind, "int") || strings.HasPrefix(kind, "uint") || strings.HasPrefix(kind, "float") {
+		return "a number"
+	}
+	return fmt.Sprintf("a %s", kind)
+}

@@ -1,0 +1,315 @@
+package server
+
+import (
+	"fmt"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/store"
+)
+
+func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, tokenFrom(r.Context()))
+}
+
+func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
+	teams, err := s.store.Teams(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"teams": nonNil(teams)})
+}
+
+func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
+	team, err := s.store.Team(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, team)
+}
+
+func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.ServiceFilter{Team: q.Get("team"), Lifecycle: q.Get("lifecycle")}
+	if v := q.Get("tier"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 || n > 3 {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "tier: %q is not a tier; use 1, 2 or 3", v))
+			return
+		}
+		f.Tier = n
+	}
+	if l := f.Lifecycle; l != "" && l != catalog.LifecycleExperimental && l != catalog.LifecycleProduction && l != catalog.LifecycleDeprecated {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "lifecycle: %q is not a lifecycle; use experimental, production or deprecated", l))
+		return
+	}
+	svcs, err := s.store.Services(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"services": nonNil(svcs)})
+}
+
+func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
+	svc, err := s.store.Service(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, svc)
+}
+
+// ApplyRequest is the body of POST /api/v1/catalog: the catalog files, as
+// `tsuna lint` reads them, so errors name their file, line and column.
+type ApplyRequest struct {
+	Files []ApplyFile `json:"files"`
+	// Prune deletes stored objects missing from files; default true.
+	Prune  *bool `json:"prune,omitempty"`
+	DryRun bool  `json:"dryRun,omitempty"`
+}
+
+// ApplyFile is one catalog file.
+type ApplyFile struct {
+	Path    string `json:"path"`
+	Content string `json:"content"`
+}
+
+// ObjectRef names a catalog object.
+type ObjectRef struct {
+	Kind string `json:"kind"`
+	Name string `json:"name"`
+}
+
+// ApplyResponse says what an apply changed (or would, on a dry run).
+type ApplyResponse struct {
+	DryRun   bool                `json:"dryRun"`
+	Created  []ObjectRef         `json:"created"`
+	Updated  []ObjectRef         `json:"updated"`
+	Deleted  []ObjectRef         `json:"deleted"`
+	Warnings catalog.Diagnostics `json:"warnings"`
+}
+
+func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
+	tok := tokenFrom(r.Context())
+	if tok.Role == auth.RoleViewer {
+		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q is a viewer: applying the catalog needs an editor or admin token", tok.Name))
+		return
+	}
+	var req ApplyRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(req.Files) == 0 {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "files: empty; send at least one catalog file (an empty catalog would delete everything)"))
+		return
+	}
+	files := make([]catalog.File, len(req.Files))
+	for i, f := range req.Files {
+		if f.Path == "" {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "files[%d].path: required", i))
+			return
+		}
+		files[i] = catalog.File{Path: f.Path, Data: []byte(f.Content)}
+	}
+	c, diags := catalog.Parse(files)
+	if c == nil {
+		s.error(w, r, &tsuna.Error{Code: tsuna.EINVALID, Details: diags,
+			Message: fmt.Sprintf("the catalog has %d error(s); nothing was applied (run tsuna lint to see them with source lines)", diags.Errors())})
+		return
+	}
+	prune := req.Prune == nil || *req.Prune
+	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), store.ApplyOptions{
+		Prune: prune, DryRun: req.DryRun, Actor: actor(r),
+		Authorize: func(changes []catalog.Change) error { return authorizeChanges(tok, changes) },
+	})
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	resp := ApplyResponse{DryRun: req.DryRun, Created: []ObjectRef{}, Updated: []ObjectRef{}, Deleted: []ObjectRef{}, Warnings: nonNil(diags)}
+	for _, ch := range changes {
+		ref := ObjectRef{Kind: ch.Kind, Name: ch.Name}
+		switch ch.Action {
+		case catalog.ActionCreate:
+			resp.Created = append(resp.Created, ref)
+		case catalog.ActionUpdate:
+			resp.Updated = append(resp.Updated, ref)
+		case catalog.ActionDelete:
+			resp.Deleted = append(resp.Deleted, ref)
+		}
+	}
+	writeJSON(w, http.StatusOK, resp)
+}
+
+// authorizeChanges allows an admin everything and an editor only changes
+// to objects its team owns, before and after.
+func authorizeChanges(tok *auth.Token, changes []catalog.Change) error {
+	var denied []string
+	for _, ch := range changes {
+		for _, team := range ch.Teams() {
+			if !tok.CanChangeTeam(team) {
+				denied = append(denied, fmt.Sprintf("%s %s/%s (team %s)", ch.Action, ch.Kind, ch.Name, team))
+				break
+			}
+		}
+	}
+	if len(denied) == 0 {
+		return nil
+	}
+	more := ""
+	if len(denied) > 10 {
+		more = fmt.Sprintf(" and %d more", len(denied)-10)
+		denied = denied[:10]
+	}
+	return &tsuna.Error{Code: tsuna.EFORBIDDEN, Details: denied, Message: fmt.Sprintf(
+		"token %q (%s of team %s) may only change objects of its team; this apply would %s%s; nothing was applied",
+		tok.Name, tok.Role, tok.Team, strings.Join(denied, ", "), more)}
+}
+
+func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.AuditFilter{Actor: q.Get("actor"), Kind: q.Get("kind"), Name: q.Get("name")}
+	var err error
+	if f.Since, err = parseTime("since", q.Get("since")); err == nil {
+		f.Until, err = parseTime("until", q.Get("until"))
+	}
+	if err == nil && q.Get("limit") != "" {
+		f.Limit, err = parseInt("limit", q.Get("limit"), 1, 1000)
+	}
+	if err == nil && q.Get("before") != "" {
+		var b int
+		b, err = parseInt("before", q.Get("before"), 1, 1<<62)
+		f.Before = int64(b)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	recs, err := s.store.AuditRecords(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"records": nonNil(recs)})
+}
+
+func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
+	n, brk, err := s.store.VerifyAudit(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"ok": brk == nil, "verified": n, "break": brk})
+}
+
+func parseTime(field, v string) (time.Time, error) {
+	if v == "" {
+		return time.Time{}, nil
+	}
+	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+		return time.Now().Add(-d), nil
+	}
+	t, err := time.Parse(time.RFC3339, v)
+	if err != nil {
+		return t, tsuna.Errorf(tsuna.EINVALID, "%s: %q is not a time; use RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (24h)", field, v)
+	}
+	return t, nil
+}
+
+func parseInt(field, v string, lo, hi int) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < lo || n > hi {
+		return 0, tsuna.Errorf(tsuna.EINVALID, "%s: %q must be an integer from %d to %d", field, v, lo, hi)
+	}
+	return n, nil
+}
+
+// CreateTokenRequest is the body of POST /api/v1/tokens.
+type CreateTokenRequest struct {
+	Name string `json:"name"`
+	Role string `json:"role"`
+	Team string `json:"team,omitempty"`
+}
+
+// CreateTokenResponse carries the new token's secret, shown this once.
+type CreateTokenResponse struct {
+	Token  *auth.Token `json:"token"`
+	Secret string      `json:"secret"`
+}
+
+func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+	if tok := tokenFrom(r.Context()); !tok.IsAdmin() {
+		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q is a %s: managing tokens needs an admin token", tok.Name, tok.Role))
+		return false
+	}
+	return true
+}
+
+func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	var req CreateTokenRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if req.Team != "" {
+		if _, err := s.store.Team(r.Context(), req.Team); tsuna.ErrorCode(err) == tsuna.ENOTFOUND {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "team: %q is not in the catalog; apply the team first", req.Team))
+			return
+		} else if err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	tok := &auth.Token{Name: req.Name, Role: req.Role, Team: req.Team}
+	secret := auth.NewSecret()
+	if err := s.store.CreateToken(r.Context(), tok, auth.HashSecret(secret), actor(r)); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, CreateTokenResponse{Token: tok, Secret: secret})
+}
+
+func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	toks, err := s.store.Tokens(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"tokens": nonNil(toks)})
+}
+
+func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {
+	if !s.requireAdmin(w, r) {
+		return
+	}
+	tok, err := s.store.RevokeToken(r.Context(), r.PathValue("name"), actor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, tok)
+}
+
+// nonNil makes an empty list encode as [] rather than null.
+func nonNil[S ~[]E, E any](s S) S {
+	if s == nil {
+		return S{}
+	}
+	return slices.Clip(s)
+}

@@ -1,0 +1,154 @@
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/auth"
+)
+
+type ctxKey int
+
+const (
+	keyRequestID ctxKey = iota
+	keyToken
+)
+
+// HeaderSource lets a client say which surface a change comes from.
+const HeaderSource = "X-Tsuna-Source"
+
+// requestID takes a sane X-Request-Id from the client or makes one, and
+// returns it in the response.
+func (s *Server) requestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := r.Header.Get("X-Request-Id")
+		if !validRequestID(id) {
+			b := make([]byte, 8)
+			rand.Read(b)
+			id = hex.EncodeToString(b)
+		}
+		w.Header().Set("X-Request-Id", id)
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), keyRequestID, id)))
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	return !strings.ContainsFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_' || r == '.')
+	})
+}
+
+func requestIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(keyRequestID).(string)
+	return id
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// observe counts and times each request by route pattern, and logs it.
+func (s *Server) observe(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		holder := &tokenHolder{} // filled by authed, read here for the log
+		r = r.WithContext(context.WithValue(r.Context(), keyToken, holder))
+		next.ServeHTTP(sw, r)
+		if sw.status == 0 {
+			sw.status = http.StatusOK
+		}
+		elapsed := time.Since(start)
+		route := r.Pattern // set by the mux on this request
+		if route == "" || route == "/" {
+			route = "unmatched"
+		} else if _, p, ok := strings.Cut(route, " "); ok {
+			route = p
+		}
+		s.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
+		s.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+		if route == "/metrics" || route == "/healthz" || route == "/readyz" {
+			return
+		}
+		s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status,
+			"duration", elapsed, "request_id", requestIDFrom(r.Context()), "actor", actorName(r.Context()))
+	})
+}
+
+// authed requires a valid bearer token and puts it in the context.
+func (s *Server) authed(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || secret == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna"`)
+			s.error(w, r, tsuna.Errorf(tsuna.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token> (tsuna reads TSUNA_TOKEN)"))
+			return
+		}
+		tok, err := s.store.TokenBySecretHash(r.Context(), auth.HashSecret(strings.TrimSpace(secret)))
+		if err != nil {
+			if tsuna.ErrorCode(err) == tsuna.EUNAUTHORIZED {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna", error="invalid_token"`)
+			}
+			s.error(w, r, err)
+			return
+		}
+		if holder, ok := r.Context().Value(keyToken).(*tokenHolder); ok {
+			holder.tok = tok
+		} else {
+			r = r.WithContext(context.WithValue(r.Context(), keyToken, &tokenHolder{tok: tok}))
+		}
+		h(w, r)
+	})
+}
+
+type tokenHolder struct{ tok *auth.Token }
+
+func tokenFrom(ctx context.Context) *auth.Token {
+	if h, ok := ctx.Value(keyToken).(*tokenHolder); ok {
+		return h.tok
+	}
+	return nil
+}
+
+func actorName(ctx context.Context) string {
+	if t := tokenFrom(ctx); t != nil {
+		return t.Name
+	}
+	return ""
+}
+
+// actor returns who makes the request's changes, for the audit log.
+func actor(r *http.Request) audit.Actor {
+	src := audit.SourceAPI
+	if r.Header.Get(HeaderSource) == audit.SourceCLI {
+		src = audit.SourceCLI
+	}
+	return audit.Actor{Name: actorName(r.Context()), Source: src, RequestID: requestIDFrom(r.Context())}
+}

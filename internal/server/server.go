@@ -1,0 +1,202 @@
+// Package server is tsuna's HTTP API: routes, authentication, problem+json
+// errors, metrics and graceful shutdown.
+package server
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/store"
+)
+
+// CatalogStore reads and applies the catalog.
+type CatalogStore interface {
+	Teams(ctx context.Context) ([]*catalog.Team, error)
+	Team(ctx context.Context, name string) (*catalog.Team, error)
+	Services(ctx context.Context, f store.ServiceFilter) ([]*catalog.Service, error)
+	Service(ctx context.Context, name string) (*catalog.Service, error)
+	ApplyCatalog(ctx context.Context, desired []catalog.Object, opts store.ApplyOptions) ([]catalog.Change, error)
+}
+
+// TokenStore keeps API tokens.
+type TokenStore interface {
+	TokenBySecretHash(ctx context.Context, hash string) (*auth.Token, error)
+	CreateToken(ctx context.Context, t *auth.Token, secretHash string, actor audit.Actor) error
+	Tokens(ctx context.Context) ([]*auth.Token, error)
+	RevokeToken(ctx context.Context, name string, actor audit.Actor) (*auth.Token, error)
+}
+
+// AuditStore reads the audit log.
+type AuditStore interface {
+	AuditRecords(ctx context.Context, f store.AuditFilter) ([]audit.Record, error)
+	VerifyAudit(ctx context.Context) (int64, *audit.Break, error)
+}
+
+// Store is everything the server keeps. *store.DB implements it.
+type Store interface {
+	CatalogStore
+	TokenStore
+	AuditStore
+	Ping(ctx context.Context) error
+}
+
+// DefaultMaxBodyBytes is the default limit on a request body.
+const DefaultMaxBodyBytes = 32 << 20
+
+// Config configures a Server.
+type Config struct {
+	Store  Store
+	Logger *slog.Logger
+	// MaxBodyBytes limits request bodies; larger ones get 413.
+	MaxBodyBytes int64
+}
+
+// Server serves tsuna's HTTP API.
+type Server struct {
+	store   Store
+	log     *slog.Logger
+	maxBody int64
+	handler http.Handler
+
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+	registry *prometheus.Registry
+}
+
+// New returns a Server for cfg.
+func New(cfg Config) *Server {
+	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	s.registry = prometheus.NewRegistry()
+	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsuna_http_requests_total", Help: "HTTP requests by method, route pattern and status code.",
+	}, []string{"method", "route", "code"})
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "tsuna_http_request_duration_seconds", Help: "HTTP request latency by method and route pattern.",
+		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+	}, []string{"method", "route"})
+	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
+		Name: "tsuna_build_info", Help: "A constant 1, labelled with the build version.",
+	}, []string{"version", "goversion"})
+	buildInfo.WithLabelValues(tsuna.BuildVersion(), runtime.Version()).Set(1)
+	s.registry.MustRegister(s.requests, s.duration, buildInfo,
+		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+
+	mux := http.NewServeMux()
+	for _, rt := range s.routes() {
+		mux.Handle(rt.pattern, rt.handler)
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.error(w, r, tsuna.Errorf(tsuna.ENOTFOUND, "no route for %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+	})
+	s.handler = s.requestID(s.observe(mux))
+	return s
+}
+
+// Registry returns the server's metrics registry, for other components to
+// register their metrics.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+type route struct {
+	pattern string
+	handler http.Handler
+}
+
+// routes lists every endpoint. The OpenAPI document must describe each (a
+// test checks it).
+func (s *Server) routes() []route {
+	return []route{
+		{"GET /healthz", http.HandlerFunc(s.healthz)},
+		{"GET /readyz", http.HandlerFunc(s.readyz)},
+		{"GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})},
+		{"GET /api/v1/openapi.json", http.HandlerFunc(s.openAPI)},
+		{"GET /api/v1/whoami", s.authed(s.whoami)},
+		{"GET /api/v1/teams", s.authed(s.listTeams)},
+		{"GET /api/v1/teams/{name}", s.authed(s.getTeam)},
+		{"GET /api/v1/services", s.authed(s.listServices)},
+		{"GET /api/v1/services/{name}", s.authed(s.getService)},
+		{"POST /api/v1/catalog", s.authed(s.applyCatalog)},
+		{"GET /api/v1/audit", s.authed(s.listAudit)},
+		{"GET /api/v1/audit/verify", s.authed(s.verifyAudit)},
+		{"GET /api/v1/tokens", s.authed(s.listTokens)},
+		{"POST /api/v1/tokens", s.authed(s.createToken)},
+		{"DELETE /api/v1/tokens/{name}", s.authed(s.revokeToken)},
+	}
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Serve serves on ln until ctx is done, then shuts down gracefully: it stops
+// accepting, lets requests in flight finish (up to 15 s), and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       2 * time.Minute,
+		WriteTimeout:      2 * time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", "15s")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; err != nil && !errors.Is(err, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", err)
+	}
+	return nil
+}
+
+//go:embed openapi.json
+var openAPIDoc []byte
+
+func (s *Server) openAPI(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(openAPIDoc)
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ok\n"))
+}
+
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	if err := s.store.Ping(ctx); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("ready\n"))
+}
