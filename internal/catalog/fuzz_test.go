@@ -1,0 +1,47 @@
+package catalog_test
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+)
+
+// FuzzParse feeds arbitrary bytes to the catalog parser. It must never
+// panic; every diagnostic must point into the file; a catalog is returned
+// only without errors, and its objects are valid JSON. The seed corpus
+// (testdata/fuzz/FuzzParse, plus every lint fixture and the example catalog)
+// runs with the ordinary test suite.
+func FuzzParse(f *testing.F) {
+	seeds, _ := filepath.Glob("testdata/lint/*/*.yaml")
+	examples, _ := filepath.Glob("../../examples/catalog/*/*.yaml")
+	for _, p := range append(seeds, examples...) {
+		if b, err := os.ReadFile(p); err == nil {
+			f.Add(b)
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, diags := catalog.Parse([]catalog.File{{Path: "f.yaml", Data: data}})
+		if c != nil && diags.HasErrors() {
+			t.Fatal("catalog returned despite errors")
+		}
+		if c == nil && !diags.HasErrors() {
+			t.Fatal("no catalog and no error")
+		}
+		for _, d := range diags {
+			if d.File != "f.yaml" || d.Line < 1 || d.Column < 1 || d.Message == "" {
+				t.Fatalf("diagnostic without a position or message: %+v", d)
+			}
+		}
+		if c == nil {
+			return
+		}
+		for _, o := range c.Objects() {
+			if !json.Valid(o.Spec) || o.Name == "" || o.Team == "" {
+				t.Fatalf("bad object %+v", o)
+			}
+		}
+	})
+}

@@ -1,0 +1,195 @@
+package cli_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/cli"
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
+	"github.com/tsuna-sre/tsuna/internal/store"
+)
+
+// adminSecret is the bootstrap admin token of every test server.
+const adminSecret = "tsuna_test_admin_secret_0123456789abcdef"
+
+var binPath string // the tsuna binary, built once for tests that need a process
+
+func TestMain(m *testing.M) {
+	os.Exit(pgtest.Run(m))
+}
+
+// binary builds cmd/tsuna once and returns its path.
+func binary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "tsuna-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		binPath = filepath.Join(dir, "tsuna")
+		out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/tsuna").CombinedOutput()
+		if err != nil {
+			buildErr = err
+			t.Logf("%s", out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatalf("build tsuna: %v", buildErr)
+	}
+	return binPath
+}
+
+var (
+	buildOnce sync.Once
+	buildErr  error
+)
+
+// forEachEngine runs fn on a fresh SQLite file and a fresh PostgreSQL database.
+func forEachEngine(t *testing.T, fn func(t *testing.T, dsn string)) {
+	for _, engine := range []string{store.SQLite, store.Postgres} {
+		t.Run(engine, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "tsuna.db")
+			if engine == store.Postgres {
+				dsn = pgtest.DSN(t)
+			}
+			fn(t, dsn)
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type result struct {
+	code           int
+	stdout, stderr string
+}
+
+// run runs tsuna in-process with args and environment vars.
+func run(t *testing.T, vars map[string]string, args ...string) result {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := cli.Run(context.Background(), args, cli.Env{
+		Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errb,
+		Getenv: func(k string) string { return vars[k] },
+	})
+	return result{code, out.String(), errb.String()}
+}
+
+var addrRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+
+// testServer is a running `tsuna serve`.
+type testServer struct {
+	url    string
+	stderr *syncBuffer
+	stop   func() int
+}
+
+// startServer runs `tsuna serve` in-process on 127.0.0.1:0 with db and
+// extra args, and stops it when the test ends.
+func startServer(t *testing.T, db string, extra ...string) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &syncBuffer{}
+	done := make(chan int, 1)
+	args := append([]string{"serve", "--listen", "127.0.0.1:0", "--db", db}, extra...)
+	go func() {
+		done <- cli.Run(ctx, args, cli.Env{Stdin: strings.NewReader(""), Stdout: io.Discard, Stderr: stderr,
+			Getenv: func(k string) string {
+				if k == cli.EnvBootstrapToken {
+					return adminSecret
+				}
+				return ""
+			}})
+	}()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
+			s := &testServer{url: "http://" + m[1], stderr: stderr}
+			var once sync.Once
+			code := -1
+			s.stop = func() int {
+				once.Do(func() { cancel(); code = <-done })
+				return code
+			}
+			t.Cleanup(func() { s.stop() })
+			return s
+		}
+		select {
+		case code := <-done:
+			cancel()
+			t.Fatalf("tsuna serve exited %d:\n%s", code, stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("tsuna serve did not start:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// call makes an HTTP request with a bearer token (none if empty) and
+// decodes a JSON answer into out when out is not nil.
+func call(t *testing.T, method, url, token, body string, out any) *http.Response {
+	t.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	req, err := http.NewRequest(method, url, rd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil {
+		if err := json.Unmarshal(data, out); err != nil {
+			t.Fatalf("%s %s: decode %q: %v", method, url, data, err)
+		}
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(data))
+	return resp
+}
+
+func bodyOf(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
