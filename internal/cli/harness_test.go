@@ -103,7 +103,8 @@ func run(t *testing.T, vars map[string]string, args ...string) result {
 	return result{code, out.String(), errb.String()}
 }
 
-var addrRE = regexp.MustCompile(`msg=listening addr=(\S+)`)
+// addrRE finds the listening address in a text or JSON log.
+var addrRE = regexp.MustCompile(`(?:msg=listening addr=|"msg":"listening","addr":")([0-9.]+:[0-9]+)`)
 
 // testServer is a running `tsuna serve`.
 type testServer struct {

@@ -34,7 +34,7 @@ func (d *DB) appendAudit(ctx context.Context, tx *sql.Tx, recs []*audit.Record) 
 		rows[i] = []any{r.Seq, r.Time, r.Actor, r.Source, r.Action, r.Kind, r.Name,
 			nullJSON(r.Before), nullJSON(r.After), r.RequestID, r.PrevHash, r.Hash}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", 12, rows); err != nil {
+	if err := d.insertRows(ctx, tx, `INSERT INTO audit_log (`+auditColumns+`)`, "", 12, rows); err != nil {
 		return fmt.Errorf("audit: append: %w", err)
 	}
 	return nil

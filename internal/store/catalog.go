@@ -209,34 +209,33 @@ func (d *DB) writeChanges(ctx context.Context, tx *sql.Tx, changes []catalog.Cha
 			serviceDeletes = append(serviceDeletes, c.Name)
 		}
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO teams (name, spec, updated_at)`,
+	if err := d.insertRows(ctx, tx, `INSERT INTO teams (name, spec, updated_at)`,
 		`ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at`, 3, teamUpserts); err != nil {
 		return fmt.Errorf("apply teams: %w", err)
 	}
-	if err := deleteNames(ctx, tx, "services", serviceDeletes); err != nil {
+	if err := d.deleteNames(ctx, tx, "services", serviceDeletes); err != nil {
 		return fmt.Errorf("delete services: %w", err)
 	}
-	if err := insertRows(ctx, tx, `INSERT INTO services (name, team, tier, lifecycle, spec, updated_at)`,
+	if err := d.insertRows(ctx, tx, `INSERT INTO services (name, team, tier, lifecycle, spec, updated_at)`,
 		`ON CONFLICT (name) DO UPDATE SET team = excluded.team, tier = excluded.tier,
 		lifecycle = excluded.lifecycle, spec = excluded.spec, updated_at = excluded.updated_at`, 6, serviceUpserts); err != nil {
 		return fmt.Errorf("apply services: %w", err)
 	}
-	if err := deleteNames(ctx, tx, "teams", teamDeletes); err != nil {
+	if err := d.deleteNames(ctx, tx, "teams", teamDeletes); err != nil {
 		return fmt.Errorf("delete teams: %w", err)
 	}
 	return nil
 }
 
-func deleteNames(ctx context.Context, tx *sql.Tx, table string, names []string) error {
+func (d *DB) deleteNames(ctx context.Context, tx *sql.Tx, table string, names []string) error {
 	for len(names) > 0 {
 		n := min(len(names), maxParams)
 		args := make([]any, n)
-		marks := make([]string, n)
 		for i, name := range names[:n] {
 			args[i] = name
-			marks[i] = fmt.Sprintf("$%d", i+1)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE name IN (`+strings.Join(marks, ",")+`)`, args...); err != nil {
+		marks := d.placeholders(1, n) // one row of n: "(p,p,...)"
+		if _, err := tx.ExecContext(ctx, `DELETE FROM `+table+` WHERE name IN `+marks, args...); err != nil {
 			return err
 		}
 		names = names[n:]

@@ -188,9 +188,11 @@ func isUniqueViolation(err error) bool {
 // nowUTC is the store's clock at the audit log's precision.
 func (d *DB) nowUTC() time.Time { return d.now().UTC().Truncate(time.Microsecond) }
 
-// placeholders returns "($n,$n+1,...),(...)" for rows rows of cols columns
-// starting at $1.
-func placeholders(rows, cols int) string {
+// placeholders returns "(p,p,...),(...)" for rows rows of cols columns.
+// Bulk statements use SQLite's anonymous "?" there: SQLite resolves each
+// "$N" by a linear search of the names before it, which makes a statement
+// of thousands of "$N" quadratic. PostgreSQL takes "$1", "$2", ...
+func (d *DB) placeholders(rows, cols int) string {
 	var b strings.Builder
 	n := 1
 	for r := range rows {
@@ -202,7 +204,11 @@ func placeholders(rows, cols int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			fmt.Fprintf(&b, "$%d", n)
+			if d.engine == Postgres {
+				fmt.Fprintf(&b, "$%d", n)
+			} else {
+				b.WriteByte('?')
+			}
 			n++
 		}
 		b.WriteByte(')')
@@ -215,7 +221,7 @@ func placeholders(rows, cols int) string {
 const maxParams = 30000
 
 // insertRows runs "prefix VALUES (...),(...) suffix" in batches.
-func insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int, rows [][]any) error {
+func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int, rows [][]any) error {
 	per := maxParams / cols
 	for len(rows) > 0 {
 		n := min(per, len(rows))
@@ -223,7 +229,7 @@ func insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, cols int
 		for _, r := range rows[:n] {
 			args = append(args, r...)
 		}
-		if _, err := tx.ExecContext(ctx, prefix+" VALUES "+placeholders(n, cols)+" "+suffix, args...); err != nil {
+		if _, err := tx.ExecContext(ctx, prefix+" VALUES "+d.placeholders(n, cols)+" "+suffix, args...); err != nil {
 			return err
 		}
 		rows = rows[n:]
