@@ -169,4 +169,3 @@ func tamperStatements(engine, stmt string) []string {
 	}
 	return []string{`DROP TRIGGER audit_log_no_update`, stmt}
 }
-

@@ -198,7 +198,9 @@ func TestRolesAndTeamScope(t *testing.T) {
 		if n := auditLen(t, srv); n != before+1 {
 			t.Errorf("audit records %d -> %d, want one more", before, n)
 		}
-		var rec struct{ Records []struct{ Actor, Source, Action, Name, RequestID string } }
+		var rec struct {
+			Records []struct{ Actor, Source, Action, Name, RequestID string }
+		}
 		call(t, "GET", srv.url+"/api/v1/audit?actor=payments-ci", viewer, "", &rec)
 		if len(rec.Records) != 1 || rec.Records[0].Name != "invoice-worker" || rec.Records[0].Source != "cli" || rec.Records[0].RequestID == "" {
 			t.Errorf("audit of the editor's apply = %+v", rec.Records)
@@ -310,11 +312,11 @@ func TestApplySemantics(t *testing.T) {
 
 		// Malformed bodies say what is wrong, by JSON field path.
 		for body, want := range map[string]string{
-			`{"files": [`:                  "JSON ends early",
-			`{"files": "x"}`:               "files: must be an array",
-			`{"files": [{"path": 1}]}`:     "files.path: must be a string",
-			`{"files": [], "force": true}`: "force: unknown field",
-			`{"files": []}`:                "files: empty",
+			`{"files": [`:                   "JSON ends early",
+			`{"files": "x"}`:                "files: must be an array",
+			`{"files": [{"path": 1}]}`:      "files.path: must be a string",
+			`{"files": [], "force": true}`:  "force: unknown field",
+			`{"files": []}`:                 "files: empty",
 			`{"files": [{"content": "a"}]}`: "files[0].path: required",
 		} {
 			var p server.Problem

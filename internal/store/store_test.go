@@ -339,3 +339,13 @@ func TestAuditFilters(t *testing.T) {
 		}
 	})
 }
+
+func TestOpenErrorHidesPassword(t *testing.T) {
+	_, err := store.Open(context.Background(), "postgres://tsuna:hunter2secret@127.0.0.1:1/tsuna?sslmode=disable&connect_timeout=2", nil)
+	if err == nil {
+		t.Fatal("opened a database on port 1")
+	}
+	if strings.Contains(err.Error(), "hunter2secret") {
+		t.Fatalf("error holds the password: %v", err)
+	}
+}
