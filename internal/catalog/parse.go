@@ -208,6 +208,18 @@ func (p *docParser) unwrap(n ast.Node) ast.Node {
 	return n
 }
 
+// mappingPairs returns the key: value pairs of a mapping node. goccy/go-yaml
+// represents a mapping of one pair as the pair itself.
+func mappingPairs(n ast.Node) ([]*ast.MappingValueNode, bool) {
+	switch v := n.(type) {
+	case *ast.MappingNode:
+		return v.Values, true
+	case *ast.MappingValueNode:
+		return []*ast.MappingValueNode{v}, true
+	}
+	return nil, false
+}
+
 // entry is one key of a mapping with its value.
 type entry struct {
 	key   string
@@ -218,13 +230,8 @@ type entry struct {
 // fields reads a mapping whose keys must be among allowed, reporting
 // duplicates and unknown keys. what names the mapping in messages.
 func (p *docParser) fields(n ast.Node, what string, allowed []string) (map[string]entry, bool) {
-	var pairs []*ast.MappingValueNode
-	switch v := n.(type) {
-	case *ast.MappingNode:
-		pairs = v.Values
-	case *ast.MappingValueNode:
-		pairs = []*ast.MappingValueNode{v}
-	default:
+	pairs, ok := mappingPairs(n)
+	if !ok {
 		p.errorf(p.pos(n), "%s must be a mapping of key: value lines, got %s", what, describe(n))
 		return nil, false
 	}
@@ -370,13 +377,8 @@ var headerFields = []string{"apiVersion", "kind"}
 
 // document decodes one YAML document into a *Team or *Service, or nil.
 func (p *docParser) document(body ast.Node) any {
-	var pairs []*ast.MappingValueNode
-	switch v := body.(type) {
-	case *ast.MappingNode:
-		pairs = v.Values
-	case *ast.MappingValueNode:
-		pairs = []*ast.MappingValueNode{v}
-	default:
+	pairs, ok := mappingPairs(body)
+	if !ok {
 		p.errorf(p.pos(body), "a catalog document must be a mapping starting with `apiVersion: %s` and a kind, got %s", APIVersion, describe(body))
 		return nil
 	}
@@ -559,13 +561,8 @@ func (p *docParser) service(body ast.Node, docPos Pos) *Service {
 }
 
 func (p *docParser) labels(e entry, s *Service) {
-	var pairs []*ast.MappingValueNode
-	switch v := e.value.(type) {
-	case *ast.MappingNode:
-		pairs = v.Values
-	case *ast.MappingValueNode:
-		pairs = []*ast.MappingValueNode{v}
-	default:
+	pairs, ok := mappingPairs(e.value)
+	if !ok {
 		p.errorf(p.valuePos(e), "labels must be a mapping of name: value, got %s", describe(e.value))
 		return
 	}

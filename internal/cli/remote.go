@@ -203,19 +203,15 @@ once on stdout and stored only as a hash.`,
 			if err != nil {
 				return err
 			}
-			if listOut == "json" {
-				return writeJSON(env.Stdout, toks)
-			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tROLE\tTEAM\tCREATED\tCREATED BY\tREVOKED")
-			for _, t := range toks {
+			rows := make([][]string, len(toks))
+			for i, t := range toks {
 				revoked := "-"
 				if t.RevokedAt != nil {
 					revoked = t.RevokedAt.Format(time.RFC3339)
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", t.Name, t.Role, dash(t.Team), t.CreatedAt.Format(time.RFC3339), t.CreatedBy, revoked)
+				rows[i] = []string{t.Name, t.Role, dash(t.Team), t.CreatedAt.Format(time.RFC3339), t.CreatedBy, revoked}
 			}
-			return tw.Flush()
+			return render(env, listOut, toks, []string{"NAME", "ROLE", "TEAM", "CREATED", "CREATED BY", "REVOKED"}, rows)
 		},
 	}
 	listRem.flags(list)
@@ -241,6 +237,19 @@ once on stdout and stored only as a hash.`,
 	revRem.flags(revoke)
 	c.AddCommand(create, list, revoke)
 	return c
+}
+
+// render writes data as JSON for --output json, else rows as a table.
+func render(env *Env, output string, data any, header []string, rows [][]string) error {
+	if output == "json" {
+		return writeJSON(env.Stdout, data)
+	}
+	tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(header, "\t"))
+	for _, r := range rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
 }
 
 func dash(s string) string {
@@ -293,15 +302,11 @@ func newAudit(env *Env) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			if output == "json" {
-				return writeJSON(env.Stdout, recs)
+			rows := make([][]string, len(recs))
+			for i, r := range recs {
+				rows[i] = []string{fmt.Sprint(r.Seq), r.Time.Format(time.RFC3339), r.Actor, r.Source, r.Action, r.Kind + "/" + r.Name, dash(r.RequestID)}
 			}
-			tw := tabwriter.NewWriter(env.Stdout, 0, 0, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tTIME\tACTOR\tSOURCE\tACTION\tOBJECT\tREQUEST")
-			for _, r := range recs {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s/%s\t%s\n", r.Seq, r.Time.Format(time.RFC3339), r.Actor, r.Source, r.Action, r.Kind, r.Name, dash(r.RequestID))
-			}
-			return tw.Flush()
+			return render(env, output, recs, []string{"SEQ", "TIME", "ACTOR", "SOURCE", "ACTION", "OBJECT", "REQUEST"}, rows)
 		},
 	}
 	rem.flags(list)
