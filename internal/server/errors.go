@@ -45,16 +45,26 @@ func (s *Server) error(w http.ResponseWriter, r *http.Request, err error) {
 	if !ok {
 		status = http.StatusInternalServerError
 	}
-	p := Problem{
-		Type: "urn:tsuna:problem:" + code, Title: http.StatusText(status), Status: status,
-		Detail: tsuna.ErrorMessage(err), Code: code, RequestID: requestIDFrom(r.Context()),
+	if status >= 500 {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", requestIDFrom(r.Context()), "err", err)
 	}
+	var details any
 	var e *tsuna.Error
 	if errors.As(err, &e) {
-		p.Errors = e.Details
+		details = e.Details
 	}
-	if status >= 500 {
-		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "request_id", p.RequestID, "err", err)
+	s.writeProblem(w, r, status, code, tsuna.ErrorMessage(err), details)
+}
+
+// problem writes a problem that is not a domain error, such as a 405.
+func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, code, detail string) {
+	s.writeProblem(w, r, status, code, detail, nil)
+}
+
+func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string, details any) {
+	p := Problem{
+		Type: "urn:tsuna:problem:" + code, Title: http.StatusText(status), Status: status,
+		Detail: detail, Code: code, RequestID: requestIDFrom(r.Context()), Errors: details,
 	}
 	w.Header().Set("Content-Type", "application/problem+json")
 	w.Header().Set("Cache-Control", "no-store")

@@ -106,16 +106,49 @@ func New(cfg Config) *Server {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		s.error(w, r, tsuna.Errorf(tsuna.ENOTFOUND, "no route for %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
-	})
-	s.handler = s.requestID(s.observe(mux))
+	s.handler = s.requestID(s.observe(s.dispatch(mux)))
 	return s
 }
 
 // Registry returns the server's metrics registry, for other components to
 // register their metrics.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// dispatch serves routes through mux, and answers the mux's own 404 and 405
+// as problem+json.
+func (s *Server) dispatch(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h, pattern := mux.Handler(r)
+		if pattern != "" {
+			mux.ServeHTTP(w, r)
+			return
+		}
+		cw := &captureWriter{header: http.Header{}}
+		h.ServeHTTP(cw, r)
+		switch cw.code {
+		case http.StatusMethodNotAllowed:
+			w.Header().Set("Allow", cw.header.Get("Allow"))
+			s.problem(w, r, cw.code, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; allowed: %s", r.Method, r.URL.Path, cw.header.Get("Allow")))
+		case http.StatusNotFound:
+			s.error(w, r, tsuna.Errorf(tsuna.ENOTFOUND, "no route for %s %s; see /api/v1/openapi.json", r.Method, r.URL.Path))
+		default: // a redirect to the canonical path
+			for k, v := range cw.header {
+				w.Header()[k] = v
+			}
+			w.WriteHeader(cw.code)
+		}
+	})
+}
+
+// captureWriter keeps a response's header and status and drops its body.
+type captureWriter struct {
+	header http.Header
+	code   int
+}
+
+func (c *captureWriter) Header() http.Header         { return c.header }
+func (c *captureWriter) Write(b []byte) (int, error) { return len(b), nil }
+func (c *captureWriter) WriteHeader(code int)        { c.code = code }
 
 type route struct {
 	pattern string
