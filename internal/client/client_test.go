@@ -36,7 +36,10 @@ func TestErrorsNeverHoldTheToken(t *testing.T) {
 	for name, call := range map[string]func() error{
 		"unreachable": func() error { _, err := New(dead, secret, "cli").Tokens(context.Background()); return err },
 		"problem":     func() error { _, err := New(srv.URL, secret, "cli").Tokens(context.Background()); return err },
-		"garbled":     func() error { _, err := New(srv.URL, secret, "cli").Apply(context.Background(), server.ApplyRequest{}); return err },
+		"garbled": func() error {
+			_, err := New(srv.URL, secret, "cli").Apply(context.Background(), server.ApplyRequest{})
+			return err
+		},
 	} {
 		err := call()
 		if err == nil {
