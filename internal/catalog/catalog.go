@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"slices"
 	"strings"
+
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // APIVersion is the only apiVersion tsuna's own documents use.
@@ -30,10 +32,13 @@ const (
 	DefaultLifecycle = LifecycleProduction
 )
 
-// Catalog is a validated set of teams and services, each sorted by name.
+// Catalog is a validated set of teams and services, each sorted by name,
+// and every SLO: those of services and those of foreign specs (Sloth,
+// OpenSLO), sorted by service and name.
 type Catalog struct {
 	Teams    []*Team
 	Services []*Service
+	SLOs     []*slo.SLO
 }
 
 // Team is a group of people that owns services and is reached in one chat
@@ -72,6 +77,7 @@ type Service struct {
 	DependsOn   []string          `json:"dependsOn,omitempty"`
 	Chat        Chat              `json:"chat,omitzero"`
 	Labels      map[string]string `json:"labels,omitempty"`
+	SLOs        []*slo.SLO        `json:"slos,omitempty"`
 
 	Pos     Pos   `json:"-"` // position of the name
 	teamPos Pos   // position of the team value

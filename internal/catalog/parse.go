@@ -3,6 +3,7 @@ package catalog
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -11,6 +12,8 @@ import (
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
+
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // File is one catalog source file.
@@ -43,13 +46,17 @@ func Parse(files []File) (*Catalog, Diagnostics) {
 	var diags Diagnostics
 	var teams []*Team
 	var services []*Service
+	var foreign []foreignSLO
+	indicators := map[string]*slo.Ratio{}
 	for _, r := range results {
 		diags = append(diags, r.diags...)
 		teams = append(teams, r.teams...)
 		services = append(services, r.services...)
+		foreign = append(foreign, r.foreign...)
+		maps.Copy(indicators, r.indicators)
 	}
 	c := &Catalog{Teams: teams, Services: services}
-	diags = append(diags, validate(c, files)...)
+	diags = append(diags, validate(c, files, foreign, indicators)...)
 	diags.Sort()
 	if diags.HasErrors() {
 		return nil, diags
@@ -58,9 +65,11 @@ func Parse(files []File) (*Catalog, Diagnostics) {
 }
 
 type fileResult struct {
-	teams    []*Team
-	services []*Service
-	diags    Diagnostics
+	teams      []*Team
+	services   []*Service
+	foreign    []foreignSLO
+	indicators map[string]*slo.Ratio // OpenSLO SLI documents by name
+	diags      Diagnostics
 }
 
 // docParser turns one file's YAML documents into objects, collecting
@@ -99,6 +108,13 @@ func parseFile(f *File) fileResult {
 			if obj != nil {
 				res.services = append(res.services, obj)
 			}
+		case []foreignSLO:
+			res.foreign = append(res.foreign, obj...)
+		case openSLOIndicator:
+			if res.indicators == nil {
+				res.indicators = map[string]*slo.Ratio{}
+			}
+			res.indicators[obj.name] = obj.ratio
 		}
 	}
 	res.diags = p.diags
@@ -383,7 +399,7 @@ func (p *docParser) document(body ast.Node) any {
 		return nil
 	}
 	docPos := p.pos(body)
-	var apiVersion, kind *entry
+	var apiVersion, kind, version *entry
 	for _, kv := range pairs {
 		e := entry{key: kv.Key.String(), pos: p.pos(kv.Key), value: p.unwrap(kv.Value)}
 		switch e.key {
@@ -391,24 +407,46 @@ func (p *docParser) document(body ast.Node) any {
 			apiVersion = &e
 		case "kind":
 			kind = &e
+		case "version":
+			version = &e
+		}
+	}
+	if apiVersion == nil && version != nil {
+		if v, _ := p.str(*version, "version"); v == slo.SourceSloth {
+			return p.sloth(body, false)
+		} else {
+			p.errorf(p.valuePos(*version), "unknown Sloth spec version %q: tsuna reads %q", v, slo.SourceSloth)
+			return nil
 		}
 	}
 	if apiVersion == nil {
 		p.errorf(docPos, "missing apiVersion: start the document with `apiVersion: %s`", APIVersion)
 		return nil
 	}
-	if v, ok := p.str(*apiVersion, "apiVersion"); !ok {
+	v, ok := p.str(*apiVersion, "apiVersion")
+	if !ok {
 		return nil
-	} else if v != APIVersion {
-		p.errorf(p.valuePos(*apiVersion), "unknown apiVersion %q: use %q", v, APIVersion)
+	}
+	k := ""
+	if kind != nil {
+		k, _ = p.str(*kind, "kind")
+	}
+	switch {
+	case v == slo.SourceSlothCRD && k == "PrometheusServiceLevel":
+		return p.sloth(body, true)
+	case (v == slo.SourceOpenSLO || v == slo.SourceOpenSLOAlpha) && k == "SLO":
+		return p.openSLO(body, v)
+	case v == slo.SourceOpenSLO && k == "SLI":
+		name, ratio := p.openSLOIndicator(body)
+		return openSLOIndicator{name: name, ratio: ratio}
+	case v == slo.SourceOpenSLO || v == slo.SourceOpenSLOAlpha:
+		return nil // other OpenSLO kinds (Service, AlertPolicy, ...) carry nothing tsuna uses
+	case v != APIVersion:
+		p.errorf(p.valuePos(*apiVersion), "unknown apiVersion %q: use %q (Sloth's %q and OpenSLO's %q are read too)", v, APIVersion, slo.SourceSloth, slo.SourceOpenSLO)
 		return nil
 	}
 	if kind == nil {
 		p.errorf(docPos, "missing kind: add `kind: %s` or `kind: %s`", KindTeam, KindService)
-		return nil
-	}
-	k, ok := p.str(*kind, "kind")
-	if !ok {
 		return nil
 	}
 	switch k {
@@ -484,7 +522,7 @@ func (p *docParser) team(body ast.Node, docPos Pos) *Team {
 }
 
 var serviceFields = append(slices.Clone(headerFields),
-	"name", "team", "tier", "lifecycle", "description", "links", "dependsOn", "chat", "labels")
+	"name", "team", "tier", "lifecycle", "description", "links", "dependsOn", "chat", "labels", "slos")
 
 var linkFields = []string{"runbook", "dashboard", "repo", "docs"}
 
@@ -553,6 +591,9 @@ func (p *docParser) service(body ast.Node, docPos Pos) *Service {
 	}
 	if e, ok := f["labels"]; ok && e.value != nil {
 		p.labels(e, s)
+	}
+	if e, ok := f["slos"]; ok && e.value != nil {
+		p.serviceSLOs(e, s)
 	}
 	if s.Name == "" {
 		return nil
@@ -630,4 +671,10 @@ func (p *docParser) entryOr(f map[string]entry, key string, def Pos) Pos {
 		return e.pos
 	}
 	return def
+}
+
+// openSLOIndicator is a standalone OpenSLO SLI, for indicatorRef.
+type openSLOIndicator struct {
+	name  string
+	ratio *slo.Ratio
 }

@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 var (
@@ -108,7 +110,7 @@ func distance(a, b string) int {
 // validate checks what spans documents: duplicates, references between
 // objects, and channels. It sorts c's teams and services by name and drops
 // duplicates.
-func validate(c *Catalog, files []File) Diagnostics {
+func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio) Diagnostics {
 	d := &checker{lines: map[string]*sourceLines{}}
 	for i := range files {
 		d.lines[files[i].Path] = &sourceLines{data: files[i].Data}
@@ -167,7 +169,57 @@ func validate(c *Catalog, files []File) Diagnostics {
 			seen[dep] = true
 		}
 	}
+	d.linkSLOs(c, foreign, indicators)
 	return d.diags
+}
+
+// linkSLOs gives each SLO its service's team and runbook, resolves OpenSLO
+// indicator references, and collects every SLO in c.SLOs.
+func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[string]*slo.Ratio) {
+	type key struct{ service, name string }
+	declared := map[key]Pos{}
+	add := func(o *slo.SLO, pos Pos) {
+		if o.Name == "" || o.Service == "" {
+			return
+		}
+		k := key{o.Service, o.Name}
+		if first, dup := declared[k]; dup {
+			d.errorf(pos, "SLO %q of service %q is declared twice: here and at %s; keep one", o.Name, o.Service, first)
+			return
+		}
+		declared[k] = pos
+		if svc := c.Service(o.Service); svc != nil {
+			o.Team = svc.Team
+			o.Runbook = svc.Links.Runbook
+		}
+		c.SLOs = append(c.SLOs, o)
+	}
+	for _, s := range c.Services {
+		for _, o := range s.SLOs {
+			if s.Links.Runbook == "" && o.SLI.Events == nil {
+				d.warnf(s.Pos, "the alerts of SLO %q will have no runbook_url: set links.runbook on service %q", o.Name, s.Name)
+			}
+			add(o, s.Pos)
+		}
+	}
+	for _, f := range foreign {
+		if f.indicatorRef != "" {
+			r, ok := indicators[f.indicatorRef]
+			switch {
+			case !ok:
+				d.errorf(f.refPos, "indicatorRef %q names no OpenSLO SLI document; declare `kind: SLI` with metadata.name: %s", f.indicatorRef, f.indicatorRef)
+			case r != nil:
+				f.slo.SLI.Ratio = r
+			}
+		}
+		if len(c.Services) > 0 && c.Service(f.slo.Service) == nil {
+			d.warnf(f.pos, "SLO %q is for service %q, which is not in the catalog: its alerts carry no team and no runbook", f.slo.Name, f.slo.Service)
+		}
+		add(f.slo, f.pos)
+	}
+	slices.SortFunc(c.SLOs, func(a, b *slo.SLO) int {
+		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))
+	})
 }
 
 type checker struct {

@@ -91,6 +91,7 @@ SLOs and error budgets, alert routing, incidents and postmortems, in one binary.
 		newApply(env),
 		newToken(env),
 		newAudit(env),
+		newSLO(env),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

@@ -40,7 +40,7 @@ Exit status: 0 when clean or with warnings only, 1 when there are errors,
 				if err == nil {
 					warnings := len(diags) - diags.Errors()
 					if c != nil {
-						fmt.Fprintf(env.Stdout, "ok: %d teams, %d services in %d files (%d warnings)\n", len(c.Teams), len(c.Services), len(files), warnings)
+						fmt.Fprintf(env.Stdout, "ok: %d teams, %d services, %d SLOs in %d files (%d warnings)\n", len(c.Teams), len(c.Services), len(c.SLOs), len(files), warnings)
 					} else {
 						fmt.Fprintf(env.Stdout, "%d errors, %d warnings in %d files\n", diags.Errors(), warnings, len(files))
 					}

@@ -1,0 +1,267 @@
+package slo
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// RuleFile is a Prometheus rule file.
+type RuleFile struct {
+	Groups []RuleGroup `yaml:"groups"`
+}
+
+// RuleGroup is a named group of rules, evaluated in order.
+type RuleGroup struct {
+	Name  string `yaml:"name"`
+	Rules []Rule `yaml:"rules"`
+}
+
+// Rule is a recording or an alerting rule.
+type Rule struct {
+	Record      string            `yaml:"record,omitempty"`
+	Alert       string            `yaml:"alert,omitempty"`
+	Expr        string            `yaml:"expr"`
+	Labels      map[string]string `yaml:"labels,omitempty"`
+	Annotations map[string]string `yaml:"annotations,omitempty"`
+}
+
+// Series names. They follow Sloth's, so dashboards built for Sloth work.
+const (
+	seriesErrors      = "slo:sli_errors:rate5m"
+	seriesTotal       = "slo:sli_total:rate5m"
+	seriesRatioPrefix = "slo:sli_error:ratio_rate"
+)
+
+// Windows returns every window an SLO's rules record: the alert windows,
+// then the period, sorted, without duplicates.
+func (s *SLO) Windows() []time.Duration {
+	var ws []time.Duration
+	for _, bw := range BurnWindows(s.Window.Length()) {
+		ws = append(ws, bw.Short, bw.Long)
+	}
+	if s.Window.Calendar == "" {
+		ws = append(ws, s.Window.Length())
+	}
+	slices.Sort(ws)
+	return slices.Compact(ws)
+}
+
+// baseLabels are on every rule of s: its labels and the identifying ones.
+func (s *SLO) baseLabels() map[string]string {
+	l := maps.Clone(s.Labels)
+	if l == nil {
+		l = map[string]string{}
+	}
+	l["sloth_id"] = s.ID()
+	l["sloth_service"] = s.Service
+	l["sloth_slo"] = s.Name
+	return l
+}
+
+// selector matches the series of s.
+func (s *SLO) selector() string {
+	return fmt.Sprintf(`{sloth_id=%q, sloth_service=%q, sloth_slo=%q}`, s.ID(), s.Service, s.Name)
+}
+
+func with(l map[string]string, kv ...string) map[string]string {
+	out := maps.Clone(l)
+	for i := 0; i+1 < len(kv); i += 2 {
+		out[kv[i]] = kv[i+1]
+	}
+	return out
+}
+
+// Queries returns the PromQL of bad events and all events over window w,
+// for SLIs that count events.
+func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
+	switch {
+	case s.SLI.Ratio != nil:
+		r := s.SLI.Ratio
+		total = Expand(r.Total, w)
+		if r.Errors != "" {
+			return Expand(r.Errors, w), total, true
+		}
+		return fmt.Sprintf("(%s) - (%s)", total, Expand(r.Good, w)), total, true
+	case s.SLI.Latency != nil:
+		l := s.SLI.Latency
+		inner := strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(l.Selector), "{"), "}"))
+		sep := ""
+		if inner != "" {
+			sep = ", "
+		}
+		le := strconv.FormatFloat(l.Threshold, 'f', -1, 64)
+		total = fmt.Sprintf("sum(rate(%s_count{%s}[%s]))", l.Metric, inner, FormatDuration(w))
+		good := fmt.Sprintf(`sum(rate(%s_bucket{%s%sle="%s"}[%s]))`, l.Metric, inner, sep, le, FormatDuration(w))
+		return fmt.Sprintf("(%s) - (%s)", total, good), total, true
+	}
+	return "", "", false
+}
+
+// ratioExpr is the error ratio over window w, from the recorded 5-minute
+// rates: a sum of bad events over a sum of all events, so each moment
+// weighs by its traffic. No traffic gives no sample, never 0 or 1.
+func (s *SLO) ratioExpr(w time.Duration) string {
+	sel := s.selector()
+	if w == 5*time.Minute {
+		return fmt.Sprintf("%s%s\n/\n(%s%s > 0)", seriesErrors, sel, seriesTotal, sel)
+	}
+	d := FormatDuration(w)
+	return fmt.Sprintf("sum_over_time(%s%s[%s])\n/\n(sum_over_time(%s%s[%s]) > 0)", seriesErrors, sel, d, seriesTotal, sel, d)
+}
+
+// Groups returns the rule groups of s: recordings, metadata, alerts. An SLO
+// whose events are pushed to tsuna has none.
+func (s *SLO) Groups() []RuleGroup {
+	if s.SLI.Events != nil {
+		return nil
+	}
+	base := s.baseLabels()
+	var rec []Rule
+	errs, total, counted := s.Queries(5 * time.Minute)
+	if counted {
+		// Bad events default to 0 where none were seen but traffic was.
+		rec = append(rec,
+			Rule{Record: seriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
+			Rule{Record: seriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
+	}
+	for _, w := range s.Windows() {
+		expr := ""
+		switch {
+		case counted:
+			expr = s.ratioExpr(w)
+		case w == s.Window.Length():
+			// A raw ratio carries no event counts: time-weighted average.
+			expr = fmt.Sprintf("avg_over_time(%s5m%s[%s])", seriesRatioPrefix, s.selector(), FormatDuration(w))
+		default:
+			expr = Expand(s.SLI.Raw, w)
+		}
+		rec = append(rec, Rule{Record: seriesRatioPrefix + FormatDuration(w), Expr: expr, Labels: with(base, "sloth_window", FormatDuration(w))})
+	}
+	groups := []RuleGroup{{Name: "slo-sli-recordings-" + s.ID(), Rules: rec}}
+	groups = append(groups, RuleGroup{Name: "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base)})
+	if alerts := s.alertRules(base, counted); len(alerts) > 0 {
+		groups = append(groups, RuleGroup{Name: "slo-alerts-" + s.ID(), Rules: alerts})
+	}
+	return groups
+}
+
+// formatFloat writes f in the shortest form that reads back exactly.
+func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
+
+func (s *SLO) metaRules(base map[string]string) []Rule {
+	sel := s.selector()
+	period := FormatDuration(s.Window.Length())
+	budget := formatFloat(round(s.Budget(), 12))
+	rules := []Rule{
+		{Record: "slo:objective:ratio", Expr: fmt.Sprintf("vector(%s)", formatFloat(round(s.Objective/100, 12))), Labels: base},
+		{Record: "slo:error_budget:ratio", Expr: fmt.Sprintf("vector(%s)", budget), Labels: base},
+		{Record: "slo:time_period:days", Expr: fmt.Sprintf("vector(%s)", formatFloat(s.Window.Length().Hours()/24)), Labels: base},
+		{Record: "slo:current_burn_rate:ratio", Expr: fmt.Sprintf("%s5m%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", seriesRatioPrefix, sel, sel), Labels: base},
+	}
+	if s.Window.Calendar == "" { // a calendar period's start moves: tsuna computes it when evaluating
+		rules = append(rules,
+			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", seriesRatioPrefix, period, sel, sel), Labels: base},
+			Rule{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + sel, Labels: base})
+	}
+	info := with(base, "sloth_objective", formatFloat(s.Objective), "sloth_spec", s.Source, "sloth_mode", "tsuna", "tsuna_window", s.Window.String())
+	return append(rules, Rule{Record: "sloth_slo_info", Expr: "vector(1)", Labels: info})
+}
+
+// alertRules returns the page and ticket alerts: each fires when both
+// windows of one of its pairs burn above the pair's factor.
+func (s *SLO) alertRules(base map[string]string, counted bool) []Rule {
+	var out []Rule
+	budget := formatFloat(round(s.Budget(), 12))
+	for _, sev := range []string{"page", "ticket"} {
+		spec := s.Alerting.Page
+		if sev == "ticket" {
+			spec = s.Alerting.Ticket
+		}
+		if spec.Disabled {
+			continue
+		}
+		var pairs []string
+		for _, bw := range BurnWindows(s.Window.Length()) {
+			if bw.Severity != sev {
+				continue
+			}
+			threshold := fmt.Sprintf("(%s * %s)", formatFloat(bw.Factor), budget)
+			cond := fmt.Sprintf("max(%s%s%s > %s) without (sloth_window)\nand\nmax(%s%s%s > %s) without (sloth_window)",
+				seriesRatioPrefix, FormatDuration(bw.Short), s.selector(), threshold,
+				seriesRatioPrefix, FormatDuration(bw.Long), s.selector(), threshold)
+			if counted && s.Alerting.MinEvents > 0 {
+				cond += fmt.Sprintf("\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(%s%s[%s]) * %s >= %s)",
+					seriesTotal, s.selector(), FormatDuration(bw.Long), formatFloat(bw.Long.Seconds()), formatFloat(s.Alerting.MinEvents))
+			}
+			pairs = append(pairs, "(\n"+indent(cond)+"\n)")
+		}
+		labels := map[string]string{}
+		maps.Copy(labels, s.Alerting.Labels)
+		maps.Copy(labels, spec.Labels)
+		labels["service"] = s.Service
+		labels["slo"] = s.Name
+		labels["sloth_severity"] = sev
+		if s.Team != "" {
+			labels["team"] = s.Team
+		}
+		if labels["severity"] == "" {
+			labels["severity"] = sev
+		}
+		ann := map[string]string{
+			"summary": fmt.Sprintf("%s %s: the error budget burns too fast (%s)", s.Service, s.Name, sev),
+			"description": fmt.Sprintf("SLO %s of %s (%s%% over %s) burns its error budget fast enough to spend %s.",
+				s.Name, s.Service, formatFloat(s.Objective), s.Window.String(), spentText(s.Window.Length(), sev)),
+		}
+		if s.Runbook != "" {
+			ann["runbook_url"] = s.Runbook
+		}
+		maps.Copy(ann, s.Alerting.Annotations)
+		maps.Copy(ann, spec.Annotations)
+		out = append(out, Rule{Alert: s.alertName(), Expr: strings.Join(pairs, "\nor\n"), Labels: labels, Annotations: ann})
+	}
+	return out
+}
+
+func spentText(period time.Duration, sev string) string {
+	var parts []string
+	for _, bw := range BurnWindows(period) {
+		if bw.Severity == sev {
+			parts = append(parts, fmt.Sprintf("%s%% of it in %s", formatFloat(bw.Spent*100), FormatDuration(bw.Long)))
+		}
+	}
+	return strings.Join(parts, " or ")
+}
+
+func indent(s string) string {
+	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
+}
+
+// alertName is the configured name, or one made from the service and SLO
+// names: checkout-api/availability gives CheckoutApiAvailabilityBudgetBurn.
+func (s *SLO) alertName() string {
+	if s.Alerting.Name != "" {
+		return s.Alerting.Name
+	}
+	var b strings.Builder
+	for _, part := range strings.FieldsFunc(s.Service+"-"+s.Name, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
+	}
+	return b.String() + "BudgetBurn"
+}
+
+// ServiceRules returns the rule file of one service's SLOs, in a stable
+// order: by SLO name.
+func ServiceRules(slos []*SLO) RuleFile {
+	sorted := slices.Clone(slos)
+	slices.SortFunc(sorted, func(a, b *SLO) int { return cmp.Compare(a.Name, b.Name) })
+	var f RuleFile
+	for _, s := range sorted {
+		f.Groups = append(f.Groups, s.Groups()...)
+	}
+	return f
+}
