@@ -1,0 +1,198 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/promtest"
+)
+
+// exporter serves http_requests_total for three apps; every scrape adds
+// events in a varying pattern, so ratios are not round numbers.
+type exporter struct {
+	mu     sync.Mutex
+	scrape int
+	ok     map[string]float64
+	errs   map[string]float64
+}
+
+func (e *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	k := float64(e.scrape % 7)
+	e.scrape++
+	e.errs["spike"] += 9 + k // about 45% errors: far above the page threshold (14.4%)
+	e.ok["spike"] += 12 - k/2
+	e.errs["mild"] += 5 + k/3 // about 6%: above the ticket threshold (3%), below the page one
+	e.ok["mild"] += 90 + k
+	if e.scrape%2 == 0 { // about 50% errors, but one event a second
+		e.errs["quiet"]++
+	} else {
+		e.ok["quiet"]++
+	}
+	for _, app := range []string{"spike", "mild", "quiet"} {
+		fmt.Fprintf(w, "http_requests_total{app=%q,code=\"200\"} %g\n", app, e.ok[app])
+		fmt.Fprintf(w, "http_requests_total{app=%q,code=\"500\"} %g\n", app, e.errs[app])
+	}
+}
+
+const promCatalog = `apiVersion: tsuna/v1
+kind: Team
+name: sre
+chat: {channel: "#sre"}
+---
+apiVersion: tsuna/v1
+kind: Service
+name: shop
+team: sre
+links: {runbook: "https://runbooks.example.com/shop"}
+slos:
+  - name: spike
+    objective: 99
+    sli:
+      ratio:
+        errors: sum(rate(http_requests_total{app="spike",code="500"}[{{.window}}]))
+        total: sum(rate(http_requests_total{app="spike"}[{{.window}}]))
+  - name: mild
+    objective: 99
+    sli:
+      ratio:
+        good: sum(rate(http_requests_total{app="mild",code="200"}[{{.window}}]))
+        total: sum(rate(http_requests_total{app="mild"}[{{.window}}]))
+  - name: quiet
+    objective: 99
+    sli:
+      ratio:
+        errors: sum(rate(http_requests_total{app="quiet",code="500"}[{{.window}}]))
+        total: sum(rate(http_requests_total{app="quiet"}[{{.window}}]))
+    alerting:
+      minEvents: 1000000
+`
+
+// TestRulesInRealPrometheus loads generated rules into Debian's Prometheus
+// scraping a test exporter, and checks what a team would see: the recorded
+// SLIs equal the values computed in Go from the raw samples, a page fires
+// on an error spike above the factor and not on errors below it, and
+// minEvents keeps a low-traffic SLO quiet.
+func TestRulesInRealPrometheus(t *testing.T) {
+	promtest.Binary(t, "prometheus")
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(promCatalog), 0o644)
+	out := filepath.Join(dir, "rules")
+	if r := run(t, nil, "slo", "rules", "-i", dir, "-o", out); r.code != 0 {
+		t.Fatalf("slo rules: %s", r.stderr)
+	}
+	rules, _ := os.ReadFile(filepath.Join(out, "shop.yaml"))
+
+	// Counters start high so rate() never extrapolates to zero.
+	exp := &exporter{ok: map[string]float64{"spike": 1e6, "mild": 1e6, "quiet": 1e6}, errs: map[string]float64{"spike": 1e5, "mild": 1e5, "quiet": 1e5}}
+	srv := httptest.NewServer(exp)
+	defer srv.Close()
+	prom := promtest.Start(t, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["rules/*.yaml"]
+scrape_configs:
+  - job_name: exporter
+    static_configs: [{targets: ["%s"]}]
+`, strings.TrimPrefix(srv.URL, "http://")), map[string][]byte{"shop.yaml": rules})
+	ctx := context.Background()
+
+	firing := func(slo, severity string) bool {
+		alerts, err := prom.Alerts(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, a := range alerts {
+			if a.Labels["slo"] == slo && a.Labels["severity"] == severity && a.State == "firing" {
+				if a.Labels["team"] != "sre" || a.Labels["service"] != "shop" {
+					t.Errorf("alert labels = %v, want team sre and service shop", a.Labels)
+				}
+				return true
+			}
+		}
+		return false
+	}
+	waitFor := func(what string, cond func() bool) {
+		deadline := time.Now().Add(2 * time.Minute)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s did not happen within 2 minutes\n%s", what, prom.Log())
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	waitFor("the spike's page", func() bool { return firing("spike", "page") })
+	waitFor("the mild SLO's ticket", func() bool { return firing("mild", "ticket") })
+	time.Sleep(3 * time.Second) // a few more evaluations with the same data
+	if firing("mild", "page") {
+		t.Error("a page fired for errors below the page factor")
+	}
+	if firing("quiet", "page") || firing("quiet", "ticket") {
+		t.Error("an alert fired for an SLO below minEvents")
+	}
+	quiet, _ := prom.Query(ctx, `slo:sli_error:ratio_rate5m{sloth_slo="quiet"}`, time.Time{})
+	if len(quiet) != 1 || quiet[0].Value < 0.144 {
+		t.Errorf("the quiet SLO's error ratio = %v; it must be above the factor for the minEvents check to mean anything", quiet)
+	}
+
+	// The 5-minute SLI: errors over all events, from the raw counter samples.
+	got, err := prom.Query(ctx, `slo:sli_error:ratio_rate5m{sloth_slo="spike"}`, time.Time{})
+	if err != nil || len(got) != 1 {
+		t.Fatalf("recorded SLI: %v %v", got, err)
+	}
+	at := time.Unix(0, int64(got[0].Time*1e9))
+	raw, err := prom.Query(ctx, `http_requests_total{app="spike"}[5m]`, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, last := map[string]float64{}, map[string]float64{}
+	for _, s := range raw {
+		code := s.Metric["code"]
+		if _, ok := first[code]; !ok {
+			first[code] = s.Value
+		}
+		last[code] = s.Value
+	}
+	bad := last["500"] - first["500"]
+	want := bad / (bad + last["200"] - first["200"])
+	if math.Abs(got[0].Value-want) > 1e-9 {
+		t.Errorf("recorded 5m SLI = %v, computed in Go = %v", got[0].Value, want)
+	}
+
+	// The period SLI weighs each moment by its traffic: the sum of recorded
+	// bad-event rates over the sum of recorded event rates.
+	period, err := prom.Query(ctx, `slo:sli_error:ratio_rate30d{sloth_slo="mild"}`, time.Time{})
+	if err != nil || len(period) != 1 {
+		t.Fatalf("period SLI: %v %v", period, err)
+	}
+	at = time.Unix(0, int64(period[0].Time*1e9))
+	sum := func(q string) float64 {
+		samples, err := prom.Query(ctx, q, at)
+		if err != nil || len(samples) == 0 {
+			t.Fatalf("%s: %v %v", q, samples, err)
+		}
+		total := 0.0
+		for _, s := range samples {
+			total += s.Value
+		}
+		return total
+	}
+	want = sum(`slo:sli_errors:rate5m{sloth_slo="mild"}[30d]`) / sum(`slo:sli_total:rate5m{sloth_slo="mild"}[30d]`)
+	if math.Abs(period[0].Value-want) > 1e-9 || want < 0.03 || want > 0.1 {
+		t.Errorf("recorded period SLI = %v, computed in Go = %v", period[0].Value, want)
+	}
+	remaining, _ := prom.Query(ctx, `slo:period_error_budget_remaining:ratio{sloth_slo="mild"}`, time.Time{})
+	if len(remaining) != 1 || remaining[0].Value >= 0 {
+		t.Errorf("remaining budget of an SLO at ~6%% errors against a 1%% budget = %v; it must be below zero, not clamped", remaining)
+	}
+}

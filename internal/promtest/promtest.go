@@ -1,0 +1,196 @@
+// Package promtest runs a real Prometheus (Debian's package) for tests: on
+// 127.0.0.1 and a free port, with a test's config and rules, stopped by pid
+// when the test ends. Under CI=true a missing Prometheus fails the test.
+package promtest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Prometheus is a running Prometheus server.
+type Prometheus struct {
+	URL string
+	cmd *exec.Cmd
+	log string
+}
+
+// Binary returns the path of a Prometheus program, failing under CI and
+// skipping elsewhere when it is missing.
+func Binary(t testing.TB, name string) string {
+	t.Helper()
+	p, err := exec.LookPath(name)
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("%s is required under CI (scripts/test installs it from Debian's packages)", name)
+		}
+		t.Skipf("%s not installed (scripts/test installs it)", name)
+	}
+	return p
+}
+
+// FreePort returns a free TCP port on 127.0.0.1.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Start runs Prometheus with config (YAML; rule_files may name files in
+// the returned directory's "rules" folder, written from rules beforehand)
+// and extra flags, and waits until it is ready.
+func Start(t testing.TB, config string, rules map[string][]byte, extra ...string) *Prometheus {
+	t.Helper()
+	bin := Binary(t, "prometheus")
+	dir := t.TempDir()
+	os.MkdirAll(filepath.Join(dir, "rules"), 0o755)
+	for name, b := range rules {
+		if err := os.WriteFile(filepath.Join(dir, "rules", name), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := filepath.Join(dir, "prometheus.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(dir, "prometheus.log")}
+	args := append([]string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--web.enable-lifecycle"}, extra...)
+	p.cmd = exec.Command(bin, args...)
+	p.cmd.Dir = dir
+	logf, _ := os.Create(p.log)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := p.cmd.Start(); err != nil {
+		t.Fatalf("start prometheus: %v", err)
+	}
+	t.Cleanup(p.Stop)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(p.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return p
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(p.log)
+			t.Fatalf("prometheus did not become ready:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Stop ends Prometheus by its pid.
+func (p *Prometheus) Stop() {
+	if p.cmd == nil || p.cmd.Process == nil || p.cmd.ProcessState != nil {
+		return
+	}
+	p.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { p.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+	}
+}
+
+// Log returns what Prometheus printed.
+func (p *Prometheus) Log() string {
+	b, _ := os.ReadFile(p.log)
+	return string(b)
+}
+
+// Sample is one value of a series at a time.
+type Sample struct {
+	Metric map[string]string
+	Time   float64
+	Value  float64
+}
+
+// Query runs an instant query at time at (zero: now) and returns its
+// vector, or for a range selector every sample of every series.
+func (p *Prometheus) Query(ctx context.Context, q string, at time.Time) ([]Sample, error) {
+	v := url.Values{"query": {q}}
+	if !at.IsZero() {
+		v.Set("time", strconv.FormatFloat(float64(at.UnixNano())/1e9, 'f', 3, 64))
+	}
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/api/v1/query?"+v.Encode(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Status string
+		Error  string
+		Data   struct {
+			ResultType string
+			Result     []struct {
+				Metric map[string]string
+				Value  []any
+				Values [][]any
+			}
+		}
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	if body.Status != "success" {
+		return nil, fmt.Errorf("query %s: %s", q, body.Error)
+	}
+	var out []Sample
+	for _, r := range body.Data.Result {
+		pairs := r.Values
+		if r.Value != nil {
+			pairs = [][]any{r.Value}
+		}
+		for _, pv := range pairs {
+			f, _ := strconv.ParseFloat(pv[1].(string), 64)
+			out = append(out, Sample{Metric: r.Metric, Time: pv[0].(float64), Value: f})
+		}
+	}
+	return out, nil
+}
+
+// Alert is an alert as Prometheus reports it.
+type Alert struct {
+	Labels map[string]string
+	State  string
+}
+
+// Alerts returns the pending and firing alerts.
+func (p *Prometheus) Alerts(ctx context.Context) ([]Alert, error) {
+	req, _ := http.NewRequestWithContext(ctx, "GET", p.URL+"/api/v1/alerts", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var body struct {
+		Data struct{ Alerts []Alert }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		return nil, err
+	}
+	return body.Data.Alerts, nil
+}
