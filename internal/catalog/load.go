@@ -20,6 +20,22 @@ func IsCatalogFile(path string) bool {
 // (hidden directories such as .git are skipped). Files come back sorted by
 // path, each once.
 func ReadFiles(paths []string) ([]File, error) {
+	files, err := ListFiles(paths)
+	if err != nil {
+		return nil, err
+	}
+	for i := range files {
+		if files[i].Data, err = os.ReadFile(files[i].Path); err != nil {
+			return nil, fmt.Errorf("read catalog: %w", err)
+		}
+	}
+	return files, nil
+}
+
+// ListFiles finds the catalog files at paths as ReadFiles does, without
+// reading them: Parse reads each when it parses it and lets it go after,
+// so a large catalog is never in memory whole.
+func ListFiles(paths []string) ([]File, error) {
 	var names []string
 	for _, p := range paths {
 		info, err := os.Stat(p)
@@ -50,11 +66,7 @@ func ReadFiles(paths []string) ([]File, error) {
 	names = slices.Compact(names)
 	files := make([]File, 0, len(names))
 	for _, n := range names {
-		b, err := os.ReadFile(n)
-		if err != nil {
-			return nil, fmt.Errorf("read catalog: %w", err)
-		}
-		files = append(files, File{Path: filepath.ToSlash(n), Data: b})
+		files = append(files, File{Path: filepath.ToSlash(n)})
 	}
 	return files, nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
 	"runtime"
 	"slices"
 	"strings"
@@ -20,6 +21,7 @@ import (
 type File struct {
 	// Path names the file in diagnostics.
 	Path string
+	// Data is the file's content; when nil, Parse reads Path from disk.
 	Data []byte
 }
 
@@ -75,16 +77,25 @@ type fileResult struct {
 // docParser turns one file's YAML documents into objects, collecting
 // diagnostics instead of stopping at the first.
 type docParser struct {
-	file    *File
-	lines   *sourceLines
-	diags   Diagnostics
-	anchors map[string]ast.Node
+	file     *File
+	lines    *sourceLines
+	diags    Diagnostics
+	anchors  map[string]ast.Node
+	interned map[string]map[string]string // see intern
 }
 
 func parseFile(f *File) fileResult {
-	p := &docParser{file: f, lines: &sourceLines{data: f.Data}}
+	data := f.Data
+	if data == nil {
+		var err error
+		if data, err = os.ReadFile(f.Path); err != nil {
+			return fileResult{diags: Diagnostics{{File: f.Path, Line: 1, Column: 1, Severity: SeverityError,
+				Message: fmt.Sprintf("cannot read the file: %v", err)}}}
+		}
+	}
+	p := &docParser{file: f, lines: &sourceLines{data: data}}
 	var res fileResult
-	astFile, err := parser.ParseBytes(f.Data, 0)
+	astFile, err := parser.ParseBytes(data, 0)
 	if err != nil {
 		p.syntaxError(err)
 		res.diags = p.diags

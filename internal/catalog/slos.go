@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -76,7 +77,32 @@ func (p *docParser) stringMap(e entry, what string) map[string]string {
 			out[key] = v
 		}
 	}
-	return out
+	return p.intern(out)
+}
+
+// intern returns a map equal to m that an earlier call returned, if any.
+// Specs repeat the same small maps (severity: critical) in every SLO; the
+// maps of an SLO are never modified after parsing, so they can be shared.
+func (p *docParser) intern(m map[string]string) map[string]string {
+	if len(m) == 0 || len(m) > 4 {
+		return m
+	}
+	keys := slices.Sorted(maps.Keys(m))
+	var b strings.Builder
+	for _, k := range keys {
+		b.WriteString(k)
+		b.WriteByte(0)
+		b.WriteString(m[k])
+		b.WriteByte(0)
+	}
+	if p.interned == nil {
+		p.interned = map[string]map[string]string{}
+	}
+	if shared, ok := p.interned[b.String()]; ok {
+		return shared
+	}
+	p.interned[b.String()] = m
+	return m
 }
 
 // labelMap reads labels that go on Prometheus series: names must be valid.
@@ -109,8 +135,9 @@ func (p *docParser) query(e entry, what string, needWindow bool) string {
 		p.errorf(p.valuePos(e), "%s has no %s placeholder; write the range as [%s] so tsuna can compute each alert window", what, slo.WindowPlaceholder, slo.WindowPlaceholder)
 		return ""
 	}
-	expanded, offsets := expandWindow(q)
-	if _, err := promql.ParseExpr(expanded); err != nil {
+	if _, err := promql.ParseExpr(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m")); err != nil {
+		// Only now map the error's offset back to the text as written.
+		_, offsets := expandWindow(q)
 		var perrs parser.ParseErrors
 		off := 0
 		msg := err.Error()
@@ -471,7 +498,7 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 	for i, it := range items {
 		what := fmt.Sprintf("slos[%d]", i)
 		sf := p.lenient(it, what, []string{"name", "objective", "description", "labels", "sli", "alerting", k("plugins", "plugins")})
-		o := &slo.SLO{Service: service, Source: source, Labels: maps.Clone(labels), Window: slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}}
+		o := &slo.SLO{Service: service, Source: source, Labels: labels, Window: slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}}
 		if ne, ok := sf["name"]; ok {
 			o.Name, _ = p.str(ne, what+".name")
 		}
@@ -487,10 +514,11 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 			o.Description, _ = p.str(de, what+".description")
 		}
 		if le, ok := sf["labels"]; ok {
-			if o.Labels == nil {
-				o.Labels = map[string]string{}
-			}
-			maps.Copy(o.Labels, p.labelMap(le, what+".labels"))
+			own := p.labelMap(le, what+".labels")
+			merged := make(map[string]string, len(labels)+len(own))
+			maps.Copy(merged, labels)
+			maps.Copy(merged, own)
+			o.Labels = merged // the service's labels are shared by the SLOs without their own
 		}
 		if sle, ok := sf["sli"]; !ok || sle.value == nil {
 			p.errorf(p.pos(it), "%s: missing sli", what)

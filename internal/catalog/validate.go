@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -230,6 +231,9 @@ type checker struct {
 func (c *checker) add(sev Severity, pos Pos, msg string) {
 	src := ""
 	if l := c.lines[pos.File]; l != nil {
+		if l.data == nil { // parsed from disk and let go: read it again for the line
+			l.data, _ = os.ReadFile(pos.File)
+		}
 		src = l.line(pos.Line)
 	}
 	c.diags = append(c.diags, Diagnostic{File: pos.File, Line: pos.Line, Column: pos.Column, Severity: sev, Message: msg, Source: src})

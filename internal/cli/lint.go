@@ -25,7 +25,7 @@ Exit status: 0 when clean or with warnings only, 1 when there are errors,
 			if err := checkOutput(output, "text", "json", "github"); err != nil {
 				return err
 			}
-			files, err := catalog.ReadFiles(args)
+			files, err := catalog.ListFiles(args)
 			if err != nil {
 				return err
 			}

@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -38,7 +41,7 @@ has one service (as sloth generate -o does); -o - writes to stdout.`,
 			if format != slo.FormatPrometheus && format != slo.FormatPrometheusOperator {
 				return usageError{fmt.Errorf("--format %q: use %s or %s", format, slo.FormatPrometheus, slo.FormatPrometheusOperator)}
 			}
-			files, err := catalog.ReadFiles(inputs)
+			files, err := catalog.ListFiles(inputs)
 			if err != nil {
 				return err
 			}
@@ -67,26 +70,36 @@ has one service (as sloth generate -o does); -o - writes to stdout.`,
 					return err
 				}
 			}
-			for _, svc := range services {
-				b, err := slo.Marshal(slo.ServiceRules(byService[svc]), format, svc+"-slos")
-				if err != nil {
-					return err
-				}
-				path := out
-				if !single {
-					path = filepath.Join(out, svc+".yaml")
-				}
-				if path == "-" {
-					_, err = env.Stdout.Write(b)
-				} else {
-					err = writeFileAtomic(path, b)
-				}
-				if err != nil {
-					return err
-				}
-				if path != "-" {
-					fmt.Fprintf(env.Stderr, "wrote %s (%d SLOs)\n", path, len(byService[svc]))
-				}
+			// Each service's file is independent: write them in parallel.
+			errs := make([]error, len(services))
+			next := make(chan int)
+			var wg sync.WaitGroup
+			for range min(runtime.GOMAXPROCS(0), len(services)) {
+				wg.Go(func() {
+					for i := range next {
+						svc := services[i]
+						b, err := slo.Marshal(slo.ServiceRules(byService[svc]), format, svc+"-slos")
+						if err == nil && single && out == "-" {
+							_, err = env.Stdout.Write(b)
+						} else if err == nil && single {
+							err = writeFileAtomic(out, b)
+						} else if err == nil {
+							err = writeFileAtomic(filepath.Join(out, svc+".yaml"), b)
+						}
+						errs[i] = err
+					}
+				})
+			}
+			for i := range services {
+				next <- i
+			}
+			close(next)
+			wg.Wait()
+			if err := errors.Join(errs...); err != nil {
+				return err
+			}
+			if out != "-" {
+				fmt.Fprintf(env.Stderr, "wrote %d SLOs of %d services to %s\n", len(c.SLOs), len(services), out)
 			}
 			return nil
 		},

@@ -65,7 +65,7 @@ func (s *SLO) baseLabels() map[string]string {
 
 // selector matches the series of s.
 func (s *SLO) selector() string {
-	return fmt.Sprintf(`{sloth_id=%q, sloth_service=%q, sloth_slo=%q}`, s.ID(), s.Service, s.Name)
+	return `{sloth_id="` + s.ID() + `", sloth_service="` + s.Service + `", sloth_slo="` + s.Name + `"}`
 }
 
 func with(l map[string]string, kv ...string) map[string]string {
@@ -105,13 +105,12 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 // ratioExpr is the error ratio over window w, from the recorded 5-minute
 // rates: a sum of bad events over a sum of all events, so each moment
 // weighs by its traffic. No traffic gives no sample, never 0 or 1.
-func (s *SLO) ratioExpr(w time.Duration) string {
-	sel := s.selector()
+func (s *SLO) ratioExpr(sel string, w time.Duration) string {
 	if w == 5*time.Minute {
-		return fmt.Sprintf("%s%s\n/\n(%s%s > 0)", seriesErrors, sel, seriesTotal, sel)
+		return seriesErrors + sel + "\n/\n(" + seriesTotal + sel + " > 0)"
 	}
 	d := FormatDuration(w)
-	return fmt.Sprintf("sum_over_time(%s%s[%s])\n/\n(sum_over_time(%s%s[%s]) > 0)", seriesErrors, sel, d, seriesTotal, sel, d)
+	return "sum_over_time(" + seriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + seriesTotal + sel + "[" + d + "]) > 0)"
 }
 
 // Groups returns the rule groups of s: recordings, metadata, alerts. An SLO
@@ -121,7 +120,8 @@ func (s *SLO) Groups() []RuleGroup {
 		return nil
 	}
 	base := s.baseLabels()
-	var rec []Rule
+	sel := s.selector()
+	rec := make([]Rule, 0, 10)
 	errs, total, counted := s.Queries(5 * time.Minute)
 	if counted {
 		// Bad events default to 0 where none were seen but traffic was.
@@ -133,18 +133,18 @@ func (s *SLO) Groups() []RuleGroup {
 		expr := ""
 		switch {
 		case counted:
-			expr = s.ratioExpr(w)
+			expr = s.ratioExpr(sel, w)
 		case w == s.Window.Length():
 			// A raw ratio carries no event counts: time-weighted average.
-			expr = fmt.Sprintf("avg_over_time(%s5m%s[%s])", seriesRatioPrefix, s.selector(), FormatDuration(w))
+			expr = "avg_over_time(" + seriesRatioPrefix + "5m" + sel + "[" + FormatDuration(w) + "])"
 		default:
 			expr = Expand(s.SLI.Raw, w)
 		}
 		rec = append(rec, Rule{Record: seriesRatioPrefix + FormatDuration(w), Expr: expr, Labels: with(base, "sloth_window", FormatDuration(w))})
 	}
 	groups := []RuleGroup{{Name: "slo-sli-recordings-" + s.ID(), Rules: rec}}
-	groups = append(groups, RuleGroup{Name: "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base)})
-	if alerts := s.alertRules(base, counted); len(alerts) > 0 {
+	groups = append(groups, RuleGroup{Name: "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
+	if alerts := s.alertRules(sel, counted); len(alerts) > 0 {
 		groups = append(groups, RuleGroup{Name: "slo-alerts-" + s.ID(), Rules: alerts})
 	}
 	return groups
@@ -153,8 +153,7 @@ func (s *SLO) Groups() []RuleGroup {
 // formatFloat writes f in the shortest form that reads back exactly.
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-func (s *SLO) metaRules(base map[string]string) []Rule {
-	sel := s.selector()
+func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 	period := FormatDuration(s.Window.Length())
 	budget := formatFloat(round(s.Budget(), 12))
 	rules := []Rule{
@@ -174,7 +173,7 @@ func (s *SLO) metaRules(base map[string]string) []Rule {
 
 // alertRules returns the page and ticket alerts: each fires when both
 // windows of one of its pairs burn above the pair's factor.
-func (s *SLO) alertRules(base map[string]string, counted bool) []Rule {
+func (s *SLO) alertRules(sel string, counted bool) []Rule {
 	var out []Rule
 	budget := formatFloat(round(s.Budget(), 12))
 	for _, sev := range []string{"page", "ticket"} {
@@ -190,13 +189,12 @@ func (s *SLO) alertRules(base map[string]string, counted bool) []Rule {
 			if bw.Severity != sev {
 				continue
 			}
-			threshold := fmt.Sprintf("(%s * %s)", formatFloat(bw.Factor), budget)
-			cond := fmt.Sprintf("max(%s%s%s > %s) without (sloth_window)\nand\nmax(%s%s%s > %s) without (sloth_window)",
-				seriesRatioPrefix, FormatDuration(bw.Short), s.selector(), threshold,
-				seriesRatioPrefix, FormatDuration(bw.Long), s.selector(), threshold)
+			threshold := "(" + formatFloat(bw.Factor) + " * " + budget + ")"
+			cond := "max(" + seriesRatioPrefix + FormatDuration(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
+				"max(" + seriesRatioPrefix + FormatDuration(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
 			if counted && s.Alerting.MinEvents > 0 {
-				cond += fmt.Sprintf("\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(%s%s[%s]) * %s >= %s)",
-					seriesTotal, s.selector(), FormatDuration(bw.Long), formatFloat(bw.Long.Seconds()), formatFloat(s.Alerting.MinEvents))
+				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + seriesTotal + sel + "[" + FormatDuration(bw.Long) + "]) * " +
+					formatFloat(bw.Long.Seconds()) + " >= " + formatFloat(s.Alerting.MinEvents) + ")"
 			}
 			pairs = append(pairs, "(\n"+indent(cond)+"\n)")
 		}

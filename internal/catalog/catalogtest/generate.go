@@ -62,3 +62,40 @@ func Generate(teams, services int) []catalog.File {
 	}
 	return files
 }
+
+// GenerateSloth returns Sloth specs (version: prometheus/v1) holding slos
+// SLOs, ten per service, one file per service: the input of a benchmark
+// against `sloth generate`.
+func GenerateSloth(slos int) []catalog.File {
+	var files []catalog.File
+	var b strings.Builder
+	for svc := 0; svc*10 < slos; svc++ {
+		b.Reset()
+		name := fmt.Sprintf("svc-%05d", svc)
+		fmt.Fprintf(&b, "version: \"prometheus/v1\"\nservice: %q\nlabels:\n  owner: \"team-%d\"\n  tier: \"%d\"\nslos:\n", name, svc%50, 1+svc%3)
+		for i := 0; i < 10 && svc*10+i < slos; i++ {
+			fmt.Fprintf(&b, `  - name: "slo-%d"
+    objective: %s
+    description: "Generated SLO %d of %s."
+    sli:
+      events:
+        error_query: sum(rate(http_request_duration_seconds_count{job=%q,route="/r%d",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_request_duration_seconds_count{job=%q,route="/r%d"}[{{.window}}]))
+    alerting:
+      name: %sSLO%dBurn
+      labels:
+        category: "availability"
+      annotations:
+        summary: "High error rate on %s route %d"
+      page_alert:
+        labels:
+          severity: critical
+      ticket_alert:
+        labels:
+          severity: warning
+`, i, []string{"99.9", "99.5", "99", "99.95"}[i%4], i, name, name, i, name, i, strings.ReplaceAll(name, "-", ""), i, name, i)
+		}
+		files = append(files, catalog.File{Path: name + ".yml", Data: []byte(b.String())})
+	}
+	return files
+}
