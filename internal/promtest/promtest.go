@@ -13,7 +13,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -52,8 +54,9 @@ func FreePort(t testing.TB) int {
 }
 
 // Start runs Prometheus with config (YAML; rule_files may name files in
-// the returned directory's "rules" folder, written from rules beforehand)
-// and extra flags, and waits until it is ready.
+// the "rules" folder, written from rules beforehand) and extra flags (a
+// --storage.tsdb.path there replaces the fresh one), and waits until it is
+// ready.
 func Start(t testing.TB, config string, rules map[string][]byte, extra ...string) *Prometheus {
 	t.Helper()
 	bin := Binary(t, "prometheus")
@@ -70,8 +73,11 @@ func Start(t testing.TB, config string, rules map[string][]byte, extra ...string
 	}
 	port := FreePort(t)
 	p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(dir, "prometheus.log")}
-	args := append([]string{"--config.file=" + cfg, "--storage.tsdb.path=" + filepath.Join(dir, "data"),
-		"--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--web.enable-lifecycle"}, extra...)
+	args := []string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--web.enable-lifecycle"}
+	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--storage.tsdb.path=") }) {
+		args = append(args, "--storage.tsdb.path="+filepath.Join(dir, "data"))
+	}
+	args = append(args, extra...)
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	logf, _ := os.Create(p.log)
