@@ -68,9 +68,10 @@ type Status struct {
 	EvaluatedAt time.Time `json:"evaluatedAt"`
 }
 
-// Querier runs instant PromQL queries; the client_golang v1.API is one.
+// Querier runs PromQL queries; the client_golang v1.API is one.
 type Querier interface {
 	Query(ctx context.Context, query string, ts time.Time, opts ...v1.Option) (model.Value, v1.Warnings, v1.Infos, error)
+	QueryRange(ctx context.Context, query string, r v1.Range, opts ...v1.Option) (model.Value, v1.Warnings, v1.Infos, error)
 }
 
 // Evaluator computes statuses.

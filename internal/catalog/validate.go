@@ -179,14 +179,14 @@ func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[str
 func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[string]*slo.Ratio) {
 	type key struct{ service, name string }
 	declared := map[key]Pos{}
-	add := func(o *slo.SLO, pos Pos) {
+	add := func(o *slo.SLO, pos Pos) bool {
 		if o.Name == "" || o.Service == "" {
-			return
+			return false
 		}
 		k := key{o.Service, o.Name}
 		if first, dup := declared[k]; dup {
 			d.errorf(pos, "SLO %q of service %q is declared twice: here and at %s; keep one", o.Name, o.Service, first)
-			return
+			return false
 		}
 		declared[k] = pos
 		if svc := c.Service(o.Service); svc != nil {
@@ -194,6 +194,7 @@ func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[stri
 			o.Runbook = svc.Links.Runbook
 		}
 		c.SLOs = append(c.SLOs, o)
+		return true
 	}
 	for _, s := range c.Services {
 		for _, o := range s.SLOs {
@@ -213,10 +214,13 @@ func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[stri
 				f.slo.SLI.Ratio = r
 			}
 		}
-		if len(c.Services) > 0 && c.Service(f.slo.Service) == nil {
+		svc := c.Service(f.slo.Service)
+		if len(c.Services) > 0 && svc == nil {
 			d.warnf(f.pos, "SLO %q is for service %q, which is not in the catalog: its alerts carry no team and no runbook", f.slo.Name, f.slo.Service)
 		}
-		add(f.slo, f.pos)
+		if add(f.slo, f.pos) && svc != nil {
+			svc.SLOs = append(svc.SLOs, f.slo) // stored and evaluated with its service
+		}
 	}
 	slices.SortFunc(c.SLOs, func(a, b *slo.SLO) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))

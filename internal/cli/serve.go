@@ -5,13 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"strings"
 
+	promapi "github.com/prometheus/client_golang/api"
+	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -23,6 +27,8 @@ const EnvBootstrapToken = "TSUNA_BOOTSTRAP_TOKEN"
 func newServe(env *Env) *cobra.Command {
 	var (
 		listen, dbPath, catalogDir, logFormat, logLevel string
+		promURL, freezeBelow                            string
+		denyUnknown                                     bool
 		maxBodyMiB                                      int64
 	)
 	c := &cobra.Command{
@@ -43,8 +49,17 @@ or created and printed once on stderr.`,
 			if v := env.getenv("TSUNA_DB"); v != "" && !cmd.Flags().Changed("db") {
 				dbPath = v
 			}
+			policy := budget.DefaultPolicy()
+			policy.DenyUnknown = denyUnknown
+			if err := policy.ParseFreezeBelow(freezeBelow); err != nil {
+				return usageError{fmt.Errorf("--freeze-below %w", err)}
+			}
+			if v := env.getenv("TSUNA_PROMETHEUS_URL"); v != "" && !cmd.Flags().Changed("prometheus-url") {
+				promURL = v
+			}
 			return serve(cmd.Context(), env, log, serveConfig{
 				listen: listen, db: dbPath, catalog: catalogDir, maxBody: maxBodyMiB << 20,
+				prometheus: promURL, policy: policy,
 			})
 		},
 	}
@@ -55,6 +70,9 @@ or created and printed once on stderr.`,
 	f.StringVar(&logFormat, "log-format", "text", "log format: text or json")
 	f.StringVar(&logLevel, "log-level", "info", "log level: debug, info, warn or error")
 	f.Int64Var(&maxBodyMiB, "max-body", server.DefaultMaxBodyBytes>>20, "largest request body accepted, in MiB")
+	f.StringVar(&promURL, "prometheus-url", "", "Prometheus-compatible query API that SLOs are evaluated against (env TSUNA_PROMETHEUS_URL)")
+	f.StringVar(&freezeBelow, "freeze-below", "1=0,2=0,3=0", "error budget policy: per tier, the percent of budget left at or below which deploys are denied")
+	f.BoolVar(&denyUnknown, "deny-unknown", false, "deny deploys when a budget cannot be evaluated (default: allow)")
 	return c
 }
 
@@ -74,8 +92,9 @@ func newLogger(env *Env, format, level string) (*slog.Logger, error) {
 }
 
 type serveConfig struct {
-	listen, db, catalog string
-	maxBody             int64
+	listen, db, catalog, prometheus string
+	maxBody                         int64
+	policy                          budget.Policy
 }
 
 func serve(ctx context.Context, env *Env, log *slog.Logger, cfg serveConfig) error {
@@ -97,7 +116,17 @@ func serve(ctx context.Context, env *Env, log *slog.Logger, cfg serveConfig) err
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
 	}
-	srv := server.New(server.Config{Store: db, Logger: log.With("component", "http"), MaxBodyBytes: cfg.maxBody})
+	var prom budget.Querier
+	if cfg.prometheus != "" {
+		c, err := promapi.NewClient(promapi.Config{Address: cfg.prometheus})
+		if err != nil {
+			return usageError{fmt.Errorf("--prometheus-url %q: %w", cfg.prometheus, err)}
+		}
+		prom = promv1.NewAPI(c)
+		log.Info("evaluating SLOs against Prometheus", "url", redactURL(cfg.prometheus))
+	}
+	srv := server.New(server.Config{Store: db, Logger: log.With("component", "http"), MaxBodyBytes: cfg.maxBody,
+		Budget: budget.New(prom), Policy: cfg.policy})
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
 	return srv.Serve(ctx, ln)
 }
@@ -156,4 +185,13 @@ func loadCatalog(ctx context.Context, env *Env, log *slog.Logger, db *store.DB, 
 	}
 	log.Info("catalog applied", "dir", dir, "teams", len(c.Teams), "services", len(c.Services), "changes", len(changes), "warnings", len(diags))
 	return nil
+}
+
+// redactURL hides a password in a URL, for logs.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return u.Redacted()
 }

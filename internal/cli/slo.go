@@ -3,14 +3,17 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -107,7 +110,111 @@ has one service (as sloth generate -o does); -o - writes to stdout.`,
 	rules.Flags().StringSliceVarP(&inputs, "input", "i", nil, "catalog directory, Sloth or OpenSLO file (repeatable)")
 	rules.Flags().StringVarP(&out, "out", "o", "-", "output directory, file, or - for stdout")
 	rules.Flags().StringVar(&format, "format", slo.FormatPrometheus, "prometheus (rule files) or prometheus-operator (PrometheusRule objects)")
-	c.AddCommand(rules)
+	c.AddCommand(rules, newSLOStatus(env), newSLOGate(env))
+	return c
+}
+
+func newSLOStatus(env *Env) *cobra.Command {
+	var rem remote
+	var output, team string
+	c := &cobra.Command{
+		Use:   "status [SERVICE[/SLO]]",
+		Short: "Show error budgets: SLI, budget left, burn rates, firing alerts",
+		Example: `  tsuna slo status
+  tsuna slo status checkout-api
+  tsuna slo status checkout-api/availability --output json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
+			if err != nil {
+				return err
+			}
+			var statuses []budget.Status
+			if len(args) == 1 && strings.Contains(args[0], "/") {
+				svc, name, _ := strings.Cut(args[0], "/")
+				st, err := cl.SLO(cmd.Context(), svc, name)
+				if err != nil {
+					return err
+				}
+				statuses = []budget.Status{*st}
+			} else {
+				q := url.Values{}
+				if len(args) == 1 {
+					q.Set("service", args[0])
+				}
+				if team != "" {
+					q.Set("team", team)
+				}
+				if statuses, err = cl.SLOs(cmd.Context(), q); err != nil {
+					return err
+				}
+			}
+			rows := make([][]string, len(statuses))
+			for i, s := range statuses {
+				rows[i] = []string{s.Service + "/" + s.SLO, budget.FormatPercent(s.Objective), s.Window, pct(s.SLI), pct(s.BudgetRemaining),
+					burn(s.BurnRates, "1h"), burn(s.BurnRates, "6h"), burn(s.BurnRates, "3d"), dash(strings.Join(s.Firing, ",")), s.State, dash(s.Source), dash(s.Reason)}
+			}
+			return render(env, output, statuses, []string{"SLO", "OBJECTIVE", "WINDOW", "SLI", "BUDGET LEFT", "BURN 1H", "BURN 6H", "BURN 3D", "FIRING", "STATE", "SOURCE", "REASON"}, rows)
+		},
+	}
+	rem.flags(c)
+	c.Flags().StringVar(&team, "team", "", "only the SLOs of this team's services")
+	addOutputFlag(c, &output)
+	return c
+}
+
+func pct(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*f, 'f', 3, 64) + "%"
+}
+
+func burn(m map[string]float64, w string) string {
+	v, ok := m[w]
+	if !ok {
+		return "-"
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+func newSLOGate(env *Env) *cobra.Command {
+	var rem remote
+	var output string
+	c := &cobra.Command{
+		Use:   "gate SERVICE",
+		Short: "Ask whether SERVICE may deploy now (exit status 1 when frozen)",
+		Long: `Ask the deploy gate whether SERVICE may deploy under the error budget policy.
+Exit status 0 allows the deploy, 1 denies it: a pipeline step can run it as is.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
+			if err != nil {
+				return err
+			}
+			d, err := cl.DeployGate(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if output == "json" {
+				err = writeJSON(env.Stdout, d)
+			} else {
+				_, err = fmt.Fprintf(env.Stdout, "%s: %s\n", d.Decision, d.Reason)
+			}
+			if err == nil && !d.Allow {
+				return exitError{ExitError}
+			}
+			return err
+		},
+	}
+	rem.flags(c)
+	addOutputFlag(c, &output)
 	return c
 }
 

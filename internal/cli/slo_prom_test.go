@@ -2,17 +2,20 @@ package cli_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/promtest"
 )
 
@@ -87,7 +90,7 @@ func TestRulesInRealPrometheus(t *testing.T) {
 	promtest.Binary(t, "prometheus")
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(promCatalog), 0o644)
-	out := filepath.Join(dir, "rules")
+	out := filepath.Join(t.TempDir(), "rules")
 	if r := run(t, nil, "slo", "rules", "-i", dir, "-o", out); r.code != 0 {
 		t.Fatalf("slo rules: %s", r.stderr)
 	}
@@ -95,8 +98,8 @@ func TestRulesInRealPrometheus(t *testing.T) {
 
 	// Counters start high so rate() never extrapolates to zero.
 	exp := &exporter{ok: map[string]float64{"spike": 1e6, "mild": 1e6, "quiet": 1e6}, errs: map[string]float64{"spike": 1e5, "mild": 1e5, "quiet": 1e5}}
-	srv := httptest.NewServer(exp)
-	defer srv.Close()
+	target := httptest.NewServer(exp)
+	defer target.Close()
 	prom := promtest.Start(t, fmt.Sprintf(`global:
   scrape_interval: 1s
   evaluation_interval: 1s
@@ -104,7 +107,7 @@ rule_files: ["rules/*.yaml"]
 scrape_configs:
   - job_name: exporter
     static_configs: [{targets: ["%s"]}]
-`, strings.TrimPrefix(srv.URL, "http://")), map[string][]byte{"shop.yaml": rules})
+`, strings.TrimPrefix(target.URL, "http://")), map[string][]byte{"shop.yaml": rules})
 	ctx := context.Background()
 
 	firing := func(slo, severity string) bool {
@@ -195,4 +198,73 @@ scrape_configs:
 	if len(remaining) != 1 || remaining[0].Value >= 0 {
 		t.Errorf("remaining budget of an SLO at ~6%% errors against a 1%% budget = %v; it must be below zero, not clamped", remaining)
 	}
+
+	// tsuna serve evaluates the same SLOs from the recorded series.
+	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir, "--prometheus-url", prom.URL)
+	vars := cliVars(srv, adminSecret)
+	r := run(t, vars, "slo", "status", "shop", "--output", "json")
+	var statuses []budget.Status
+	if err := json.Unmarshal([]byte(r.stdout), &statuses); err != nil || len(statuses) != 3 {
+		t.Fatalf("slo status: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	byName := map[string]budget.Status{}
+	for _, st := range statuses {
+		byName[st.SLO] = st
+	}
+	if st := byName["spike"]; st.Source != budget.SourceRecorded || st.State != budget.StateExhausted || !slices.Contains(st.Firing, "page") || st.BudgetRemaining == nil || *st.BudgetRemaining >= 0 {
+		t.Errorf("spike status = %+v", st)
+	}
+	if st := byName["mild"]; slices.Contains(st.Firing, "page") || !slices.Contains(st.Firing, "ticket") {
+		t.Errorf("mild status fires %v, want the ticket only", st.Firing)
+	}
+	if r := run(t, vars, "slo", "status"); r.code != 0 || !strings.Contains(r.stdout, "shop/spike") || !strings.Contains(r.stdout, "exhausted") {
+		t.Errorf("slo status table: %s %s", r.stdout, r.stderr)
+	}
+	// A pipeline asks before it ships: denied, with the reason.
+	r = run(t, vars, "slo", "gate", "shop")
+	if r.code != 1 || !strings.HasPrefix(r.stdout, "deny: frozen:") || !strings.Contains(r.stdout, "spike has") {
+		t.Errorf("deploy gate: %d %s %s", r.code, r.stdout, r.stderr)
+	}
+	var hist struct{ Points []budget.Point }
+	resp := call(t, "GET", srv.url+"/api/v1/services/shop/slos/mild/history?from=5m&step=1s", adminSecret, "", &hist)
+	if resp.StatusCode != 200 || len(hist.Points) < 2 || hist.Points[len(hist.Points)-1].BudgetRemaining >= 0 {
+		t.Errorf("history: %d %+v", resp.StatusCode, hist.Points)
+	}
+}
+
+// TestSLOStatusWithoutPrometheus: an unreachable Prometheus gives unknown,
+// never a number, and the gate follows the policy for unknown budgets.
+func TestSLOStatusWithoutPrometheus(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		dead := fmt.Sprintf("http://127.0.0.1:%d", promtest.FreePort(t))
+		srv := startServer(t, dsn, "--catalog", exampleCatalog, "--prometheus-url", dead)
+		vars := cliVars(srv, adminSecret)
+		var st budget.Status
+		resp := call(t, "GET", srv.url+"/api/v1/services/checkout-api/slos/availability", adminSecret, "", &st)
+		if resp.StatusCode != 200 || st.State != budget.StateUnknown || !strings.Contains(st.Reason, "connection refused") || st.BudgetRemaining != nil || st.Objective != 99.9 || st.Window != "28d" {
+			t.Errorf("status with Prometheus down: %d %+v", resp.StatusCode, st)
+		}
+		if r := run(t, vars, "slo", "gate", "checkout-api"); r.code != 0 || !strings.HasPrefix(r.stdout, "allow: allowed although budget unknown") {
+			t.Errorf("gate with an unknown budget: %d %s", r.code, r.stdout)
+		}
+		if r := run(t, vars, "slo", "gate", "postgres-main"); r.code != 0 || !strings.Contains(r.stdout, "no SLO") {
+			t.Errorf("gate of a service without SLO: %d %s", r.code, r.stdout)
+		}
+		var list struct{ SLOs []budget.Status }
+		call(t, "GET", srv.url+"/api/v1/slos?team=identity", adminSecret, "", &list)
+		if len(list.SLOs) != 1 || list.SLOs[0].SLO != "login-success" || list.SLOs[0].Window != "calendar month (Europe/Berlin)" {
+			t.Errorf("SLOs of team identity: %+v", list.SLOs)
+		}
+		if resp := call(t, "GET", srv.url+"/api/v1/services/checkout-api/slos/nope", adminSecret, "", nil); resp.StatusCode != 404 {
+			t.Errorf("unknown SLO: %d", resp.StatusCode)
+		}
+		if resp := call(t, "GET", srv.url+"/api/v1/services/checkout-api/slos/availability/history?from=1h&to=2h", adminSecret, "", nil); resp.StatusCode != 422 {
+			t.Errorf("history with from after to: %d", resp.StatusCode)
+		}
+
+		strict := startServer(t, dsn, "--prometheus-url", dead, "--deny-unknown")
+		if r := run(t, cliVars(strict, adminSecret), "slo", "gate", "checkout-api", "--output", "json"); r.code != 1 || !strings.Contains(r.stdout, `"decision": "deny"`) {
+			t.Errorf("gate with --deny-unknown: %d %s", r.code, r.stdout)
+		}
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/server"
 )
 
@@ -141,4 +142,22 @@ type VerifyResult struct {
 func (c *Client) VerifyAudit(ctx context.Context) (*VerifyResult, error) {
 	var out VerifyResult
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/audit/verify", nil, &out)
+}
+
+// SLOs returns the status of the SLOs matching q (team, service).
+func (c *Client) SLOs(ctx context.Context, q url.Values) ([]budget.Status, error) {
+	var out struct{ SLOs []budget.Status }
+	return out.SLOs, c.do(ctx, http.MethodGet, "/api/v1/slos?"+q.Encode(), nil, &out)
+}
+
+// SLO returns the status of one SLO.
+func (c *Client) SLO(ctx context.Context, service, name string) (*budget.Status, error) {
+	var out budget.Status
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service)+"/slos/"+url.PathEscape(name), nil, &out)
+}
+
+// DeployGate asks whether service may deploy now.
+func (c *Client) DeployGate(ctx context.Context, service string) (*budget.Decision, error) {
+	var out budget.Decision
+	return &out, c.do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service)+"/deploy-gate", nil, &out)
 }

@@ -20,7 +20,9 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/slo"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -47,6 +49,12 @@ type AuditStore interface {
 	VerifyAudit(ctx context.Context) (int64, *audit.Break, error)
 }
 
+// BudgetService evaluates SLOs; *budget.Evaluator implements it.
+type BudgetService interface {
+	Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time) []budget.Status
+	History(ctx context.Context, s *slo.SLO, from, to time.Time, step time.Duration) ([]budget.Point, error)
+}
+
 // Store is everything the server keeps. *store.DB implements it.
 type Store interface {
 	CatalogStore
@@ -64,6 +72,10 @@ type Config struct {
 	Logger *slog.Logger
 	// MaxBodyBytes limits request bodies; larger ones get 413.
 	MaxBodyBytes int64
+	// Budget evaluates SLOs; nil evaluates none (every SLO is unknown).
+	Budget BudgetService
+	// Policy decides the deploy gate.
+	Policy budget.Policy
 }
 
 // Server serves tsuna's HTTP API.
@@ -72,6 +84,8 @@ type Server struct {
 	log     *slog.Logger
 	maxBody int64
 	handler http.Handler
+	budget  BudgetService
+	policy  budget.Policy
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -80,7 +94,13 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes}
+	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy}
+	if s.budget == nil {
+		s.budget = budget.New(nil)
+	}
+	if s.policy.FreezeBelow == nil {
+		s.policy = budget.DefaultPolicy()
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -169,6 +189,10 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/services", s.authed(s.listServices)},
 		{"GET /api/v1/services/{name}", s.authed(s.getService)},
 		{"POST /api/v1/catalog", s.authed(s.applyCatalog)},
+		{"GET /api/v1/slos", s.authed(s.listSLOs)},
+		{"GET /api/v1/services/{name}/slos/{slo}", s.authed(s.getSLO)},
+		{"GET /api/v1/services/{name}/slos/{slo}/history", s.authed(s.sloHistory)},
+		{"GET /api/v1/services/{name}/deploy-gate", s.authed(s.deployGate)},
 		{"GET /api/v1/audit", s.authed(s.listAudit)},
 		{"GET /api/v1/audit/verify", s.authed(s.verifyAudit)},
 		{"GET /api/v1/tokens", s.authed(s.listTokens)},

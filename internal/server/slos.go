@@ -1,0 +1,118 @@
+package server
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/budget"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/slo"
+	"github.com/tsuna-sre/tsuna/internal/store"
+)
+
+// serviceSLOs returns the SLOs of the services that match f.
+func (s *Server) serviceSLOs(r *http.Request, f store.ServiceFilter) ([]*slo.SLO, []*catalog.Service, error) {
+	svcs, err := s.store.Services(r.Context(), f)
+	if err != nil {
+		return nil, nil, err
+	}
+	var out []*slo.SLO
+	for _, svc := range svcs {
+		out = append(out, svc.SLOs...)
+	}
+	return out, svcs, nil
+}
+
+func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := store.ServiceFilter{Team: q.Get("team")}
+	var slos []*slo.SLO
+	if name := q.Get("service"); name != "" {
+		svc, err := s.store.Service(r.Context(), name)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		slos = svc.SLOs
+	} else {
+		var err error
+		if slos, _, err = s.serviceSLOs(r, f); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"slos": nonNil(s.budget.Evaluate(r.Context(), slos, time.Now()))})
+}
+
+// findSLO returns the SLO named by the path.
+func (s *Server) findSLO(r *http.Request) (*catalog.Service, *slo.SLO, error) {
+	svc, err := s.store.Service(r.Context(), r.PathValue("name"))
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range svc.SLOs {
+		if o.Name == r.PathValue("slo") {
+			return svc, o, nil
+		}
+	}
+	return nil, nil, tsuna.Errorf(tsuna.ENOTFOUND, "service %q has no SLO %q", svc.Name, r.PathValue("slo"))
+}
+
+func (s *Server) getSLO(w http.ResponseWriter, r *http.Request) {
+	_, o, err := s.findSLO(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.budget.Evaluate(r.Context(), []*slo.SLO{o}, time.Now())[0])
+}
+
+func (s *Server) sloHistory(w http.ResponseWriter, r *http.Request) {
+	_, o, err := s.findSLO(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	now := time.Now()
+	from, to, step := now.Add(-7*24*time.Hour), now, time.Hour
+	if q.Get("from") != "" {
+		if from, err = parseTime("from", q.Get("from")); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if q.Get("to") != "" {
+		if to, err = parseTime("to", q.Get("to")); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	if v := q.Get("step"); v != "" {
+		if step, err = slo.ParseDuration(v); err != nil || step < time.Second {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "step: %q is not a duration of at least 1s, such as 1h", v))
+			return
+		}
+	}
+	if !to.After(from) || to.Sub(from)/step > 11000 {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "from must be before to, with at most 11000 steps between them; widen step"))
+		return
+	}
+	points, err := s.budget.History(r.Context(), o, from, to, step)
+	if err != nil {
+		s.error(w, r, &tsuna.Error{Code: tsuna.EUNAVAILABLE, Message: err.Error()})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"service": o.Service, "slo": o.Name, "from": from.UTC(), "to": to.UTC(), "step": slo.FormatDuration(step), "points": nonNil(points)})
+}
+
+func (s *Server) deployGate(w http.ResponseWriter, r *http.Request) {
+	svc, err := s.store.Service(r.Context(), r.PathValue("name"))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	statuses := s.budget.Evaluate(r.Context(), svc.SLOs, time.Now())
+	writeJSON(w, http.StatusOK, s.policy.Gate(svc.Name, svc.Tier, nonNil[[]budget.Status](statuses)))
+}
