@@ -74,9 +74,17 @@ type Querier interface {
 	QueryRange(ctx context.Context, query string, r v1.Range, opts ...v1.Option) (model.Value, v1.Warnings, v1.Infos, error)
 }
 
+// EventSource sums the events pushed to tsuna's event store: for each start
+// time, the good and total events since.
+type EventSource interface {
+	EventSums(ctx context.Context, service, slo string, since []time.Time) (good, total []int64, err error)
+}
+
 // Evaluator computes statuses.
 type Evaluator struct {
 	prom Querier // nil when no Prometheus is configured
+	// Events reads the SLOs whose SLI is events; nil leaves them unknown.
+	Events EventSource
 	// Parallel bounds the raw queries in flight.
 	Parallel int
 }
@@ -111,8 +119,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 			PeriodStart: PeriodStart(s.Window, now).UTC(), BudgetTotal: round(100-s.Objective, 9), Firing: []string{}, EvaluatedAt: now.UTC()}
 		if s.SLI.Events != nil {
 			out[i].Source = SourceEvents
-			out[i].State = StateUnknown
-			out[i].Reason = "the event store is not evaluated here"
+			e.fromEvents(ctx, &out[i], s, now)
 			continue
 		}
 		prom = append(prom, i)
@@ -159,6 +166,39 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 	}
 	wg.Wait()
 	return out
+}
+
+// fromEvents evaluates an SLO from the event store: the same ratios as from
+// Prometheus, over the same windows.
+func (e *Evaluator) fromEvents(ctx context.Context, st *Status, s *slo.SLO, now time.Time) {
+	if e.Events == nil {
+		st.State, st.Reason = StateUnknown, "no event store"
+		return
+	}
+	windows := s.Windows()
+	since := make([]time.Time, 0, len(windows)+1)
+	for _, w := range windows {
+		since = append(since, now.Add(-w))
+	}
+	since = append(since, PeriodStart(s.Window, now))
+	good, total, err := e.Events.EventSums(ctx, s.Service, s.Name, since)
+	if err != nil {
+		st.State, st.Reason = StateUnknown, "event store: "+err.Error()
+		return
+	}
+	r := ratios{}
+	for i, t := range total {
+		if t == 0 {
+			continue // no traffic: no ratio
+		}
+		ratio := float64(t-good[i]) / float64(t)
+		if i == len(windows) {
+			r[periodKey] = ratio
+		} else {
+			r[slo.FormatDuration(windows[i])] = ratio
+		}
+	}
+	finish(st, s, r)
 }
 
 // ratios are error ratios by window; key "period" is the SLO period.

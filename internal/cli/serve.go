@@ -125,8 +125,10 @@ func serve(ctx context.Context, env *Env, log *slog.Logger, cfg serveConfig) err
 		prom = promv1.NewAPI(c)
 		log.Info("evaluating SLOs against Prometheus", "url", redactURL(cfg.prometheus))
 	}
+	evaluator := budget.New(prom)
+	evaluator.Events = db
 	srv := server.New(server.Config{Store: db, Logger: log.With("component", "http"), MaxBodyBytes: cfg.maxBody,
-		Budget: budget.New(prom), Policy: cfg.policy})
+		Budget: evaluator, Policy: cfg.policy})
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
 	return srv.Serve(ctx, ln)
 }

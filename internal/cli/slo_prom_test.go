@@ -268,3 +268,89 @@ func TestSLOStatusWithoutPrometheus(t *testing.T) {
 		}
 	})
 }
+
+const eventsCatalog = `apiVersion: tsuna/v1
+kind: Team
+name: batch
+---
+apiVersion: tsuna/v1
+kind: Team
+name: other
+---
+apiVersion: tsuna/v1
+kind: Service
+name: nightly
+team: batch
+tier: 1
+chat: {channel: "#batch"}
+slos:
+  - name: jobs
+    objective: 90
+    window: 7d
+    sli:
+      events: {}
+`
+
+// TestEventStoreSLO pushes events for an SLO without Prometheus and reads
+// its budget: computed the same way, retries counted once, bad pushes
+// refused whole.
+func TestEventStoreSLO(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, dsn string) {
+		dir := t.TempDir()
+		os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
+		srv := startServer(t, dsn, "--catalog", dir)
+		admin := cliVars(srv, adminSecret)
+		mk := func(args ...string) string {
+			return strings.TrimSpace(run(t, admin, append([]string{"token", "create"}, args...)...).stdout)
+		}
+		batch := mk("--name", "batch-ci", "--role", "editor", "--team", "batch")
+		other := mk("--name", "other-ci", "--role", "editor", "--team", "other")
+		viewer := mk("--name", "v", "--role", "viewer")
+		url := srv.url + "/api/v1/services/nightly/slos/jobs/events"
+		now := time.Now().UTC()
+		body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":95,"total":100},{"key":"run-2","timestamp":%q,"good":80,"total":100}]}`,
+			now.Add(-2*time.Hour).Format(time.RFC3339), now.Add(-time.Minute).Format(time.RFC3339))
+		for tok, want := range map[string]int{viewer: 403, other: 403, "": 401} {
+			if resp := call(t, "POST", url, tok, body, nil); resp.StatusCode != want {
+				t.Errorf("push with the wrong token: %d, want %d", resp.StatusCode, want)
+			}
+		}
+		var res map[string]int
+		if resp := call(t, "POST", url, batch, body, &res); resp.StatusCode != 200 || res["added"] != 2 {
+			t.Fatalf("push: %d %v", resp.StatusCode, res)
+		}
+		if call(t, "POST", url, batch, body, &res); res["added"] != 0 || res["duplicates"] != 2 {
+			t.Errorf("retried push: %v", res)
+		}
+		for bad, want := range map[string]string{
+			`{"events":[{"key":"x","timestamp":"2020-01-01T00:00:00Z","good":1,"total":1}]}`:                                                                                  "before this SLO's period",
+			fmt.Sprintf(`{"events":[{"key":"x","timestamp":%q,"good":5,"total":1}]}`, now.Format(time.RFC3339)):                                                               "0 <= good <= total",
+			fmt.Sprintf(`{"events":[{"key":"x","timestamp":%q,"good":1,"total":1},{"timestamp":%q,"good":1,"total":1}]}`, now.Format(time.RFC3339), now.Format(time.RFC3339)): "events[1].key",
+			`{"events":[{"key":"x","timestamp":"yesterday","good":1,"total":1}]}`:                                                                                             `timestamp "yesterday" is not in RFC 3339`,
+		} {
+			var p struct{ Detail string }
+			if resp := call(t, "POST", url, batch, bad, &p); resp.StatusCode != 422 || !strings.Contains(p.Detail, want) {
+				t.Errorf("bad push %s: %d %q, want 422 %q", bad, resp.StatusCode, p.Detail, want)
+			}
+		}
+		// 25 bad of 200 over the 7-day period (12.5%) against a 10% budget:
+		// overspent by a quarter, shown as -25%, not clamped to 0.
+		var st budget.Status
+		call(t, "GET", srv.url+"/api/v1/services/nightly/slos/jobs", adminSecret, "", &st)
+		if st.Source != budget.SourceEvents || st.State != budget.StateExhausted || st.BudgetRemaining == nil || math.Abs(*st.BudgetRemaining+25) > 1e-9 || math.Abs(*st.SLI-87.5) > 1e-9 {
+			t.Errorf("event SLO status = %+v", st)
+		}
+		// 20% errors in the last hour: burn rate 2; 12.5% over 3 days: 1.25.
+		if st.BurnRates["1h"] != 2 || st.BurnRates["3d"] != 1.25 || !slices.Equal(st.Firing, []string{"ticket"}) {
+			t.Errorf("burn rates = %v, firing %v", st.BurnRates, st.Firing)
+		}
+		if r := run(t, cliVars(srv, adminSecret), "slo", "gate", "nightly"); r.code != 1 || !strings.Contains(r.stdout, "jobs has -25% of its error budget left") {
+			t.Errorf("gate: %d %s", r.code, r.stdout)
+		}
+		// A policy that tolerates overspending a tier 1 service by half allows it.
+		lenient := startServer(t, dsn, "--freeze-below", "1=-50")
+		if r := run(t, cliVars(lenient, adminSecret), "slo", "gate", "nightly"); r.code != 0 || !strings.HasPrefix(r.stdout, "allow:") {
+			t.Errorf("lenient gate: %d %s", r.code, r.stdout)
+		}
+	})
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"time"
 
 	"github.com/tsuna-sre/tsuna"
 )
@@ -100,7 +101,10 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) error {
 	var tooLarge *http.MaxBytesError
 	var syntax *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	var tpe *time.ParseError
 	switch {
+	case errors.As(err, &tpe):
+		return tsuna.Errorf(tsuna.EINVALID, "body: timestamp %q is not in RFC 3339; write it as 2026-01-02T15:04:05Z", strings.Trim(tpe.Value, `"`))
 	case errors.As(err, &tooLarge):
 		return tsuna.Errorf(tsuna.ETOOLARGE, "request body is over the %d MiB limit; split the request or raise tsuna serve --max-body", s.maxBody>>20)
 	case errors.As(err, &syntax):

@@ -55,11 +55,17 @@ type BudgetService interface {
 	History(ctx context.Context, s *slo.SLO, from, to time.Time, step time.Duration) ([]budget.Point, error)
 }
 
+// EventStore keeps events pushed for SLOs.
+type EventStore interface {
+	AddEvents(ctx context.Context, service, slo string, events []store.Event) (int, error)
+}
+
 // Store is everything the server keeps. *store.DB implements it.
 type Store interface {
 	CatalogStore
 	TokenStore
 	AuditStore
+	EventStore
 	Ping(ctx context.Context) error
 }
 
@@ -192,6 +198,7 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/slos", s.authed(s.listSLOs)},
 		{"GET /api/v1/services/{name}/slos/{slo}", s.authed(s.getSLO)},
 		{"GET /api/v1/services/{name}/slos/{slo}/history", s.authed(s.sloHistory)},
+		{"POST /api/v1/services/{name}/slos/{slo}/events", s.authed(s.pushEvents)},
 		{"GET /api/v1/services/{name}/deploy-gate", s.authed(s.deployGate)},
 		{"GET /api/v1/audit", s.authed(s.listAudit)},
 		{"GET /api/v1/audit/verify", s.authed(s.verifyAudit)},

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"fmt"
 	"net/http"
 	"time"
 
@@ -115,4 +116,68 @@ func (s *Server) deployGate(w http.ResponseWriter, r *http.Request) {
 	}
 	statuses := s.budget.Evaluate(r.Context(), svc.SLOs, time.Now())
 	writeJSON(w, http.StatusOK, s.policy.Gate(svc.Name, svc.Tier, nonNil[[]budget.Status](statuses)))
+}
+
+// EventsRequest is the body of POST .../slos/{slo}/events.
+type EventsRequest struct {
+	Events []store.Event `json:"events"`
+}
+
+// maxEvents bounds one push.
+const maxEvents = 1000
+
+func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
+	svc, o, err := s.findSLO(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if tok := tokenFrom(r.Context()); !tok.CanChangeTeam(svc.Team) {
+		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q may not push events for service %q: it needs an editor token of team %s, or an admin token", tok.Name, svc.Name, svc.Team))
+		return
+	}
+	if o.SLI.Events == nil {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "SLO %s/%s reads Prometheus: declare `sli: {events: {}}` to push events to tsuna", svc.Name, o.Name))
+		return
+	}
+	var req EventsRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	now := time.Now()
+	oldest := budget.PeriodStart(o.Window, now).Add(-slo.Day)
+	switch {
+	case len(req.Events) == 0:
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "events: empty; send at least one {key, timestamp, good, total}"))
+		return
+	case len(req.Events) > maxEvents:
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "events: %d events; send at most %d per request", len(req.Events), maxEvents))
+		return
+	}
+	for i, e := range req.Events {
+		var msg string
+		switch {
+		case e.Key == "" || len(e.Key) > 128:
+			msg = fmt.Sprintf("events[%d].key: give a key of 1 to 128 characters, unique per count, so a retry counts once", i)
+		case e.Timestamp.IsZero():
+			msg = fmt.Sprintf("events[%d].timestamp: required, in RFC 3339 (2026-01-02T15:04:05Z)", i)
+		case e.Timestamp.After(now.Add(5 * time.Minute)):
+			msg = fmt.Sprintf("events[%d].timestamp: %s is in the future; check the client's clock", i, e.Timestamp.Format(time.RFC3339))
+		case e.Timestamp.Before(oldest):
+			msg = fmt.Sprintf("events[%d].timestamp: %s is before this SLO's period; it would count for nothing", i, e.Timestamp.Format(time.RFC3339))
+		case e.Good < 0 || e.Total < 0 || e.Good > e.Total:
+			msg = fmt.Sprintf("events[%d]: good (%d) and total (%d) must satisfy 0 <= good <= total", i, e.Good, e.Total)
+		}
+		if msg != "" {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "%s; nothing was stored", msg))
+			return
+		}
+	}
+	added, err := s.store.AddEvents(r.Context(), svc.Name, o.Name, req.Events)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]int{"received": len(req.Events), "added": added, "duplicates": len(req.Events) - added})
 }

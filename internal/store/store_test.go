@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
@@ -380,6 +381,40 @@ func TestConcurrentWritersKeepTheChain(t *testing.T) {
 		// 4 creates, 8 tokens, and 8 applies that each changed db's description.
 		if err != nil || brk != nil || n != 4+writers+writers {
 			t.Fatalf("after concurrent writes: %d records verified, break %+v, %v", n, brk, err)
+		}
+	})
+}
+
+func TestEvents(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
+		ctx := context.Background()
+		now := time.Now().UTC().Truncate(time.Minute)
+		ev := []store.Event{
+			{Key: "a", Timestamp: now.Add(-90 * time.Minute), Good: 90, Total: 100},
+			{Key: "b", Timestamp: now.Add(-10 * time.Minute), Good: 45, Total: 50},
+			{Key: "c", Timestamp: now.Add(-10*time.Minute + 20*time.Second), Good: 5, Total: 10}, // same minute as b
+		}
+		if n, err := db.AddEvents(ctx, "shop", "pushes", ev); err != nil || n != 3 {
+			t.Fatalf("add: %d %v", n, err)
+		}
+		// A retry of the same push counts nothing twice.
+		if n, err := db.AddEvents(ctx, "shop", "pushes", ev[:2]); err != nil || n != 0 {
+			t.Fatalf("retry: %d %v", n, err)
+		}
+		// A key reused with other counts is refused, and nothing of that push is stored.
+		bad := []store.Event{{Key: "d", Timestamp: now, Good: 1, Total: 1}, {Key: "a", Timestamp: now, Good: 1, Total: 2}}
+		if _, err := db.AddEvents(ctx, "shop", "pushes", bad); tsuna.ErrorCode(err) != tsuna.ECONFLICT {
+			t.Fatalf("reused key: %v", err)
+		}
+		good, total, err := db.EventSums(ctx, "shop", "pushes", []time.Time{now.Add(-time.Hour), now.Add(-2 * time.Hour), now.Add(-time.Minute)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if good[0] != 50 || total[0] != 60 || good[1] != 140 || total[1] != 160 || total[2] != 0 {
+			t.Fatalf("sums = good %v total %v; want 50/60, 140/160, 0", good, total)
+		}
+		if _, total, _ := db.EventSums(ctx, "shop", "other", []time.Time{now.Add(-time.Hour)}); total[0] != 0 {
+			t.Fatalf("another SLO's sums = %v", total)
 		}
 	})
 }
