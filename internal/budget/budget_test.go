@@ -19,7 +19,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
-func client(t *testing.T, url string) v1.API {
+func client(t testing.TB, url string) v1.API {
 	t.Helper()
 	c, err := api.NewClient(api.Config{Address: url})
 	if err != nil {
