@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/tsuna-sre/tsuna/internal/catalog"
@@ -12,12 +13,15 @@ import (
 // FuzzParse feeds arbitrary bytes to the catalog parser. It must never
 // panic; every diagnostic must point into the file; a catalog is returned
 // only without errors, and its objects are valid JSON. The seed corpus
-// (testdata/fuzz/FuzzParse, plus every lint fixture and the example catalog)
-// runs with the ordinary test suite.
+// (testdata/fuzz/FuzzParse, plus every lint fixture, the example catalog and
+// the Sloth and OpenSLO specs of shared/corpus) runs with the ordinary test
+// suite.
 func FuzzParse(f *testing.F) {
 	seeds, _ := filepath.Glob("testdata/lint/*/*.yaml")
 	examples, _ := filepath.Glob("../../examples/catalog/*/*.yaml")
-	for _, p := range append(seeds, examples...) {
+	sloth, _ := filepath.Glob("../../../shared/corpus/sloth/specs/*")
+	openslo, _ := filepath.Glob("../../../shared/corpus/openslo/*")
+	for _, p := range slices.Concat(seeds, examples, sloth, openslo) {
 		if b, err := os.ReadFile(p); err == nil {
 			f.Add(b)
 		}
