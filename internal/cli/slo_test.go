@@ -200,3 +200,49 @@ spec:
 		t.Errorf("OpenSLO v1 with indicatorRef: %d %s\n%s", r.code, r.stderr, r.stdout)
 	}
 }
+
+// TestSLORulesStableAndOperatorFormat: the same input gives the same bytes
+// (pull-request diffs show only real changes), and the prometheus-operator
+// format wraps the same groups in a PrometheusRule.
+func TestSLORulesStableAndOperatorFormat(t *testing.T) {
+	a, b := t.TempDir(), t.TempDir()
+	for _, out := range []string{a, b} {
+		if r := run(t, nil, "slo", "rules", "-i", exampleCatalog, "-o", out); r.code != 0 {
+			t.Fatal(r.stderr)
+		}
+	}
+	files, _ := filepath.Glob(a + "/*.yaml")
+	if len(files) != 2 {
+		t.Fatalf("%d rule files for the example catalog, want 2 (checkout-api, auth-service)", len(files))
+	}
+	for _, f := range files {
+		x, _ := os.ReadFile(f)
+		y, _ := os.ReadFile(filepath.Join(b, filepath.Base(f)))
+		if string(x) != string(y) {
+			t.Errorf("%s differs between two runs", filepath.Base(f))
+		}
+	}
+	one := t.TempDir()
+	os.WriteFile(filepath.Join(one, "shop.yaml"), []byte(promCatalog), 0o644)
+	if r := run(t, nil, "slo", "rules", "-i", one, "-o", a); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	r := run(t, nil, "slo", "rules", "-i", one, "-o", "-", "--format", "prometheus-operator")
+	var obj struct {
+		APIVersion, Kind string
+		Metadata         struct{ Name string }
+		Spec             slo.RuleFile
+	}
+	if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil || obj.Kind != "PrometheusRule" || obj.APIVersion != "monitoring.coreos.com/v1" || obj.Metadata.Name != "shop-slos" {
+		t.Fatalf("operator format: %v %+v\n%s", err, obj, r.stderr)
+	}
+	plain, _ := os.ReadFile(filepath.Join(a, "shop.yaml"))
+	var f slo.RuleFile
+	yaml.Unmarshal(plain, &f)
+	if len(obj.Spec.Groups) != len(f.Groups) || obj.Spec.Groups[2].Rules[0].Expr != f.Groups[2].Rules[0].Expr {
+		t.Errorf("operator groups differ from the rule file's")
+	}
+	if r := run(t, nil, "slo", "rules", "-i", exampleCatalog, "-o", "one.yaml"); r.code != 2 || !strings.Contains(r.stderr, "one file per service") {
+		t.Errorf("several services into one file: %d %s", r.code, r.stderr)
+	}
+}
