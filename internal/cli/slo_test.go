@@ -229,9 +229,12 @@ func TestSLORulesStableAndOperatorFormat(t *testing.T) {
 	}
 	r := run(t, nil, "slo", "rules", "-i", one, "-o", "-", "--format", "prometheus-operator")
 	var obj struct {
-		APIVersion, Kind string
-		Metadata         struct{ Name string }
-		Spec             slo.RuleFile
+		APIVersion string `yaml:"apiVersion"`
+		Kind       string `yaml:"kind"`
+		Metadata   struct {
+			Name string `yaml:"name"`
+		} `yaml:"metadata"`
+		Spec slo.RuleFile `yaml:"spec"`
 	}
 	if err := yaml.Unmarshal([]byte(r.stdout), &obj); err != nil || obj.Kind != "PrometheusRule" || obj.APIVersion != "monitoring.coreos.com/v1" || obj.Metadata.Name != "shop-slos" {
 		t.Fatalf("operator format: %v %+v\n%s", err, obj, r.stderr)
