@@ -41,6 +41,14 @@ func (r *remote) client(env *Env) (*client.Client, error) {
 	return client.New(srv, tok, audit.SourceCLI), nil
 }
 
+// start checks a command's --output (text or json) and returns its client.
+func (r *remote) start(env *Env, output string) (*client.Client, error) {
+	if err := checkOutput(output, "text", "json"); err != nil {
+		return nil, err
+	}
+	return r.client(env)
+}
+
 func firstNonEmpty(vs ...string) string {
 	for _, v := range vs {
 		if v != "" {
@@ -74,10 +82,7 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
   TSUNA_TOKEN=... tsuna apply catalog/ --server https://tsuna.internal`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := rem.client(env)
+			cl, err := rem.start(env, output)
 			if err != nil {
 				return err
 			}
@@ -154,10 +159,7 @@ its --team; admin changes everything and manages tokens. The secret is printed
 once on stdout and stored only as a hash.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(out, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := rem.client(env)
+			cl, err := rem.start(env, out)
 			if err != nil {
 				return err
 			}
@@ -192,10 +194,7 @@ once on stdout and stored only as a hash.`,
 		Short: "List tokens, revoked ones included",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(listOut, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := listRem.client(env)
+			cl, err := listRem.start(env, listOut)
 			if err != nil {
 				return err
 			}
@@ -273,10 +272,7 @@ func newAudit(env *Env) *cobra.Command {
   tsuna audit list --object Service/checkout-api --output json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := rem.client(env)
+			cl, err := rem.start(env, output)
 			if err != nil {
 				return err
 			}

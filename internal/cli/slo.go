@@ -125,10 +125,7 @@ func newSLOStatus(env *Env) *cobra.Command {
   tsuna slo status checkout-api/availability --output json`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := rem.client(env)
+			cl, err := rem.start(env, output)
 			if err != nil {
 				return err
 			}
@@ -191,10 +188,7 @@ func newSLOGate(env *Env) *cobra.Command {
 Exit status 0 allows the deploy, 1 denies it: a pipeline step can run it as is.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if err := checkOutput(output, "text", "json"); err != nil {
-				return err
-			}
-			cl, err := rem.client(env)
+			cl, err := rem.start(env, output)
 			if err != nil {
 				return err
 			}

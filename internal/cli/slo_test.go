@@ -14,25 +14,12 @@ import (
 
 	"github.com/goccy/go-yaml"
 
+	"github.com/tsuna-sre/tsuna/internal/promtest"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // corpus is shared/ beside the repository, as CI lays it out.
 const corpus = "../../../shared/corpus"
-
-// requireTool returns the path of a peer program; under CI its absence fails
-// the test, elsewhere it skips.
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s is required under CI (scripts/test installs Debian's prometheus package)", name)
-		}
-		t.Skipf("%s not installed (scripts/test installs it)", name)
-	}
-	return p
-}
 
 type burnPair struct {
 	id, severity, short, long, factor string
@@ -91,7 +78,7 @@ func burnPairs(t *testing.T, data []byte) (pairs []burnPair, ids []string) {
 // alerts with what Sloth generates for the same file: same SLO ids, same
 // window pairs, same burn factors. promtool checks every output.
 func TestSlothCorpus(t *testing.T) {
-	promtool := requireTool(t, "promtool")
+	promtool := promtest.Binary(t, "promtool")
 	specs, _ := filepath.Glob(corpus + "/sloth/specs/*")
 	if len(specs) != 9 {
 		t.Fatalf("found %d Sloth specs in %s, want 9", len(specs), corpus)
