@@ -92,6 +92,7 @@ SLOs and error budgets, alert routing, incidents and postmortems, in one binary.
 		newToken(env),
 		newAudit(env),
 		newSLO(env),
+		newAlerts(env),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)

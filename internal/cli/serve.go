@@ -17,6 +17,8 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/notify/slack"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
@@ -28,6 +30,7 @@ func newServe(env *Env) *cobra.Command {
 	var (
 		listen, dbPath, catalogDir, logFormat, logLevel string
 		promURL, freezeBelow                            string
+		amToken, fallback, slackToken, slackAPI         string
 		denyUnknown                                     bool
 		maxBodyMiB                                      int64
 	)
@@ -57,9 +60,15 @@ or created and printed once on stderr.`,
 			if v := env.getenv("TSUNA_PROMETHEUS_URL"); v != "" && !cmd.Flags().Changed("prometheus-url") {
 				promURL = v
 			}
+			for flag, v := range map[string]*string{"alertmanager-token": &amToken, "slack-token": &slackToken} {
+				if !cmd.Flags().Changed(flag) {
+					*v = env.getenv("TSUNA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+				}
+			}
 			return serve(cmd.Context(), env, log, serveConfig{
 				listen: listen, db: dbPath, catalog: catalogDir, maxBody: maxBodyMiB << 20,
 				prometheus: promURL, policy: policy,
+				amToken: amToken, fallback: fallback, slackToken: slackToken, slackAPI: slackAPI,
 			})
 		},
 	}
@@ -73,6 +82,11 @@ or created and printed once on stderr.`,
 	f.StringVar(&promURL, "prometheus-url", "", "Prometheus-compatible query API that SLOs are evaluated against (env TSUNA_PROMETHEUS_URL)")
 	f.StringVar(&freezeBelow, "freeze-below", "1=0,2=0,3=0", "error budget policy: per tier, the percent of budget left at or below which deploys are denied")
 	f.BoolVar(&denyUnknown, "deny-unknown", false, "deny deploys when a budget cannot be evaluated (default: allow)")
+	f.StringVar(&amToken, "alertmanager-token", "", "bearer secret Alertmanager sends to /hooks/alertmanager (env TSUNA_ALERTMANAGER_TOKEN); unset refuses every webhook")
+	f.StringVar(&fallback, "fallback-channel", "#alerts-unrouted", "chat channel for alerts that no catalog service or team claims")
+	f.StringVar(&slackToken, "slack-token", "", "Slack bot token (env TSUNA_SLACK_TOKEN); unset keeps messages in the outbox, readable with tsuna alerts list")
+	f.StringVar(&slackAPI, "slack-api-url", "", "Slack Web API address, for tests against a Slack fake")
+	f.MarkHidden("slack-api-url")
 	return c
 }
 
@@ -93,6 +107,8 @@ func newLogger(env *Env, format, level string) (*slog.Logger, error) {
 
 type serveConfig struct {
 	listen, db, catalog, prometheus string
+	amToken, fallback               string
+	slackToken, slackAPI            string
 	maxBody                         int64
 	policy                          budget.Policy
 }
@@ -127,8 +143,20 @@ func serve(ctx context.Context, env *Env, log *slog.Logger, cfg serveConfig) err
 	}
 	evaluator := budget.New(prom)
 	evaluator.Events = db
+	var loop *delivery.Loop
+	wake := func() {}
+	if cfg.slackToken != "" {
+		loop = delivery.New(db, slack.NewSender(cfg.slackToken, cfg.slackAPI), log.With("component", "delivery"), nil)
+		wake = loop.Wake
+	} else {
+		log.Info("no Slack token: chat messages stay in the outbox (tsuna alerts list shows the alerts)")
+	}
 	srv := server.New(server.Config{Store: db, Logger: log.With("component", "http"), MaxBodyBytes: cfg.maxBody,
-		Budget: evaluator, Policy: cfg.policy})
+		Budget: evaluator, Policy: cfg.policy, AlertmanagerToken: cfg.amToken, FallbackChannel: cfg.fallback, OnNotification: wake})
+	if loop != nil {
+		srv.Registry().MustRegister(loop.Collectors()...)
+		go loop.Run(ctx)
+	}
 	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
 	return srv.Serve(ctx, ln)
 }

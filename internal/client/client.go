@@ -16,6 +16,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/server"
+	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
 // Client calls one tsuna server with one token.
@@ -160,4 +161,10 @@ func (c *Client) SLO(ctx context.Context, service, name string) (*budget.Status,
 func (c *Client) DeployGate(ctx context.Context, service string) (*budget.Decision, error) {
 	var out budget.Decision
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service)+"/deploy-gate", nil, &out)
+}
+
+// Alerts lists stored alerts matching q (state, team, service, routed).
+func (c *Client) Alerts(ctx context.Context, q url.Values) ([]store.StoredAlert, error) {
+	var out struct{ Alerts []store.StoredAlert }
+	return out.Alerts, c.do(ctx, http.MethodGet, "/api/v1/alerts?"+q.Encode(), nil, &out)
 }

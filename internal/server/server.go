@@ -60,12 +60,19 @@ type EventStore interface {
 	AddEvents(ctx context.Context, service, slo string, events []store.Event) (int, error)
 }
 
+// AlertStore keeps Alertmanager notifications, alerts and chat messages.
+type AlertStore interface {
+	RecordNotification(ctx context.Context, n store.Notification) (bool, error)
+	Alerts(ctx context.Context, f store.AlertFilter) ([]store.StoredAlert, error)
+}
+
 // Store is everything the server keeps. *store.DB implements it.
 type Store interface {
 	CatalogStore
 	TokenStore
 	AuditStore
 	EventStore
+	AlertStore
 	Ping(ctx context.Context) error
 }
 
@@ -82,6 +89,14 @@ type Config struct {
 	Budget BudgetService
 	// Policy decides the deploy gate.
 	Policy budget.Policy
+	// AlertmanagerToken is the bearer secret Alertmanager sends to the
+	// webhook; empty refuses every webhook.
+	AlertmanagerToken string
+	// FallbackChannel gets the alerts no catalog service or team claims.
+	FallbackChannel string
+	// OnNotification is called after a new notification is stored, such as
+	// to wake the chat delivery loop.
+	OnNotification func()
 }
 
 // Server serves tsuna's HTTP API.
@@ -93,6 +108,12 @@ type Server struct {
 	budget  BudgetService
 	policy  budget.Policy
 
+	amToken  string
+	fallback string
+	notified func()
+	unrouted prometheus.Counter
+	received *prometheus.CounterVec
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	registry *prometheus.Registry
@@ -100,7 +121,11 @@ type Server struct {
 
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
-	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy}
+	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy,
+		amToken: cfg.AlertmanagerToken, fallback: cfg.FallbackChannel, notified: cfg.OnNotification}
+	if s.notified == nil {
+		s.notified = func() {}
+	}
 	if s.budget == nil {
 		s.budget = budget.New(nil)
 	}
@@ -125,7 +150,13 @@ func New(cfg Config) *Server {
 		Name: "tsuna_build_info", Help: "A constant 1, labelled with the build version.",
 	}, []string{"version", "goversion"})
 	buildInfo.WithLabelValues(tsuna.BuildVersion(), runtime.Version()).Set(1)
-	s.registry.MustRegister(s.requests, s.duration, buildInfo,
+	s.unrouted = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "tsuna_alerts_unrouted_total", Help: "Alert notifications that no catalog service or team claimed: sent to the fallback channel.",
+	})
+	s.received = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "tsuna_alertmanager_notifications_total", Help: "Alertmanager notifications received, by result (stored, duplicate, invalid).",
+	}, []string{"result"})
+	s.registry.MustRegister(s.requests, s.duration, buildInfo, s.unrouted, s.received,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	mux := http.NewServeMux()
@@ -196,6 +227,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/services/{name}", s.authed(s.getService)},
 		{"POST /api/v1/catalog", s.authed(s.applyCatalog)},
 		{"GET /api/v1/slos", s.authed(s.listSLOs)},
+		{"POST /hooks/alertmanager", http.HandlerFunc(s.alertmanagerHook)},
+		{"GET /api/v1/alerts", s.authed(s.listAlerts)},
 		{"GET /api/v1/services/{name}/slos/{slo}", s.authed(s.getSLO)},
 		{"GET /api/v1/services/{name}/slos/{slo}/history", s.authed(s.sloHistory)},
 		{"POST /api/v1/services/{name}/slos/{slo}/events", s.authed(s.pushEvents)},

@@ -1,0 +1,154 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/alerting"
+)
+
+// Notification is an Alertmanager notification, routed, with the chat
+// message it sends.
+type Notification struct {
+	Payload *alerting.Payload
+	Route   alerting.Route
+	// Message is the rendered chat message; empty sends nothing.
+	Message json.RawMessage
+}
+
+// RecordNotification stores n in one transaction: the notification (once:
+// a dedup key seen before stores nothing and returns false), the state of
+// its alerts, and the chat message to deliver.
+func (d *DB) RecordNotification(ctx context.Context, n Notification) (bool, error) {
+	created := false
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.nowUTC()
+		raw, err := json.Marshal(n.Payload)
+		if err != nil {
+			return err
+		}
+		p, r := n.Payload, n.Route
+		res, err := tx.ExecContext(ctx, `INSERT INTO alert_notifications (dedup_key, group_key, status, receiver, service, team, channel, routed, payload, received_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (dedup_key) DO NOTHING`,
+			p.DedupKey(), p.GroupKey, p.Status, p.Receiver, r.Service, r.Team, r.Channel, r.Routed, string(raw), now)
+		if err != nil {
+			return fmt.Errorf("record notification: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil // a replay, or the other Alertmanager of an HA pair
+		}
+		created = true
+		for _, a := range p.Alerts {
+			labels, _ := json.Marshal(a.Labels)
+			ann, _ := json.Marshal(a.Annotations)
+			var ends any
+			if !a.EndsAt.IsZero() && a.EndsAt.Year() > 1 {
+				ends = a.EndsAt.UTC()
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO alerts (fingerprint, starts_at, ends_at, status, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+				ON CONFLICT (fingerprint, starts_at) DO UPDATE SET ends_at = excluded.ends_at, status = excluded.status, labels = excluded.labels,
+				annotations = excluded.annotations, generator_url = excluded.generator_url, group_key = excluded.group_key, service = excluded.service,
+				team = excluded.team, channel = excluded.channel, routed = excluded.routed, updated_at = excluded.updated_at`,
+				a.Fingerprint, a.StartsAt.UTC(), ends, a.Status, string(labels), string(ann), a.GeneratorURL, p.GroupKey, r.Service, r.Team, r.Channel, r.Routed, now); err != nil {
+				return fmt.Errorf("record alert: %w", err)
+			}
+		}
+		if len(n.Message) > 0 && r.Channel != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (group_key, channel, message, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
+				p.GroupKey, r.Channel, string(n.Message), now); err != nil {
+				return fmt.Errorf("queue message: %w", err)
+			}
+		}
+		return nil
+	})
+	return created, err
+}
+
+// StoredAlert is an alert as stored, with its routing.
+type StoredAlert struct {
+	Fingerprint  string            `json:"fingerprint"`
+	Status       string            `json:"status"`
+	StartsAt     time.Time         `json:"startsAt"`
+	EndsAt       *time.Time        `json:"endsAt,omitempty"`
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+	GroupKey     string            `json:"groupKey"`
+	Service      string            `json:"service"`
+	Team         string            `json:"team"`
+	Channel      string            `json:"channel"`
+	Routed       bool              `json:"routed"`
+	UpdatedAt    time.Time         `json:"updatedAt"`
+}
+
+// AlertFilter selects alerts; zero fields match all.
+type AlertFilter struct {
+	State, Team, Service string
+	Unrouted             bool
+	Limit                int
+}
+
+// Alerts returns the alerts matching f, most recently changed first.
+func (d *DB) Alerts(ctx context.Context, f AlertFilter) ([]StoredAlert, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, fmt.Sprintf(cond, len(args)))
+	}
+	if f.State != "" {
+		add("status = $%d", f.State)
+	}
+	if f.Team != "" {
+		add("team = $%d", f.Team)
+	}
+	if f.Service != "" {
+		add("service = $%d", f.Service)
+	}
+	if f.Unrouted {
+		add("routed = $%d", false)
+	}
+	q := `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at FROM alerts`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 500
+	}
+	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY updated_at DESC, fingerprint LIMIT %d", limit), args...)
+	if err != nil {
+		return nil, fmt.Errorf("list alerts: %w", err)
+	}
+	defer rows.Close()
+	var out []StoredAlert
+	for rows.Next() {
+		var a StoredAlert
+		var ends sql.NullTime
+		var labels, ann string
+		if err := rows.Scan(&a.Fingerprint, &a.Status, &a.StartsAt, &ends, &labels, &ann, &a.GeneratorURL, &a.GroupKey, &a.Service, &a.Team, &a.Channel, &a.Routed, &a.UpdatedAt); err != nil {
+			return nil, fmt.Errorf("list alerts: %w", err)
+		}
+		if ends.Valid {
+			t := ends.Time.UTC()
+			a.EndsAt = &t
+		}
+		a.StartsAt, a.UpdatedAt = a.StartsAt.UTC(), a.UpdatedAt.UTC()
+		json.Unmarshal([]byte(labels), &a.Labels)
+		json.Unmarshal([]byte(ann), &a.Annotations)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// NotificationCount returns how many distinct notifications were stored.
+func (d *DB) NotificationCount(ctx context.Context) (int, error) {
+	var n int
+	err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alert_notifications`).Scan(&n)
+	return n, err
+}

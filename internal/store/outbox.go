@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+)
+
+// OutboxMessage is a chat message claimed for delivery.
+type OutboxMessage struct {
+	ID       int64
+	GroupKey string
+	Channel  string
+	Message  string
+	Attempts int
+	// ChannelID and MessageTS name the message already posted for the
+	// group in this channel: set, the delivery updates it.
+	ChannelID, MessageTS string
+}
+
+// ClaimOutbox claims up to limit due messages for lease: the latest pending
+// message of each alert group and channel (older ones are superseded: the
+// latest content replaces them). A claimed message is invisible to other
+// replicas until its lease ends; on PostgreSQL rows are locked with SKIP
+// LOCKED, on SQLite the write lock is held while claiming.
+func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
+	var out []OutboxMessage
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.nowUTC()
+		lock := ""
+		if d.engine == Postgres {
+			// Claims are short: serialise them across replicas, so two never
+			// see the same group free at once.
+			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412720002)`); err != nil {
+				return fmt.Errorf("claim outbox: %w", err)
+			}
+			lock = " FOR UPDATE OF o SKIP LOCKED"
+		}
+		// A group with a message in flight (leased) or backing off waits:
+		// its first post must land before anything updates it.
+		rows, err := tx.QueryContext(ctx, `SELECT o.id, o.group_key, o.channel, o.message, o.attempts, COALESCE(t.channel_id, ''), COALESCE(t.message_ts, '')
+			FROM outbox o LEFT JOIN chat_threads t ON t.group_key = o.group_key AND t.channel = o.channel
+			WHERE o.state = 'pending' AND o.next_attempt_at <= $1
+			AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.group_key = o.group_key AND b.channel = o.channel AND b.state = 'pending' AND b.next_attempt_at > $1)
+			ORDER BY o.id LIMIT $2`+lock, now, limit*4)
+		if err != nil {
+			return fmt.Errorf("claim outbox: %w", err)
+		}
+		latest := map[[2]string]int{}
+		var superseded []int64
+		for rows.Next() {
+			var m OutboxMessage
+			if err := rows.Scan(&m.ID, &m.GroupKey, &m.Channel, &m.Message, &m.Attempts, &m.ChannelID, &m.MessageTS); err != nil {
+				rows.Close()
+				return fmt.Errorf("claim outbox: %w", err)
+			}
+			k := [2]string{m.GroupKey, m.Channel}
+			if i, ok := latest[k]; ok {
+				superseded = append(superseded, out[i].ID)
+				out[i] = m
+				continue
+			}
+			if len(out) < limit {
+				latest[k] = len(out)
+				out = append(out, m)
+			}
+		}
+		rows.Close()
+		for _, id := range superseded {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'superseded', sent_at = $1 WHERE id = $2`, now, id); err != nil {
+				return err
+			}
+		}
+		for _, m := range out {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = $1, attempts = attempts + 1 WHERE id = $2`, now.Add(lease), m.ID); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return out, err
+}
+
+// MarkSent records a delivered message and, for a first post, the message
+// that later changes of its group update.
+func (d *DB) MarkSent(ctx context.Context, m OutboxMessage, channelID, ts string) error {
+	return d.tx(ctx, func(tx *sql.Tx) error {
+		now := d.nowUTC()
+		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = $1, last_error = '' WHERE id = $2`, now, m.ID); err != nil {
+			return err
+		}
+		if m.MessageTS == "" && ts != "" {
+			_, err := tx.ExecContext(ctx, `INSERT INTO chat_threads (group_key, channel, channel_id, message_ts) VALUES ($1, $2, $3, $4)
+				ON CONFLICT (group_key, channel) DO NOTHING`, m.GroupKey, m.Channel, channelID, ts)
+			return err
+		}
+		return nil
+	})
+}
+
+// MarkRetry schedules another attempt at the given time; after maxAttempts
+// the message is failed and kept for inspection.
+func (d *DB) MarkRetry(ctx context.Context, m OutboxMessage, at time.Time, cause string, maxAttempts int) error {
+	state := "pending"
+	if m.Attempts+1 >= maxAttempts {
+		state = "failed"
+	}
+	_, err := d.db.ExecContext(ctx, `UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4`, state, at.UTC(), cause, m.ID)
+	return err
+}
+
+// OutboxCounts returns how many messages are in each state.
+func (d *DB) OutboxCounts(ctx context.Context) (map[string]int, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM outbox GROUP BY state`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int{}
+	for rows.Next() {
+		var s string
+		var n int
+		if err := rows.Scan(&s, &n); err != nil {
+			return nil, err
+		}
+		out[s] = n
+	}
+	return out, rows.Err()
+}
