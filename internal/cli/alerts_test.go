@@ -24,7 +24,7 @@ type slackFake struct {
 	mu       sync.Mutex
 	posts    []slackCall
 	updates  []slackCall
-	failures []int // statuses to answer before succeeding: 500, 429
+	failures []int    // statuses to answer before succeeding: 500, 429
 	seenAuth []string // tokens seen
 }
 

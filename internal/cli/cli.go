@@ -93,6 +93,7 @@ SLOs and error budgets, alert routing, incidents and postmortems, in one binary.
 		newAudit(env),
 		newSLO(env),
 		newAlerts(env),
+		newAlertmanager(env),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
