@@ -89,16 +89,18 @@ func notification(status, service, alertname string) string {
 "groupLabels":{"alertname":%q},"commonLabels":{"alertname":%q,"service":%q,"severity":"page"},
 "commonAnnotations":{"summary":"Checkout errors above 5%%","description":"5xx ratio is 7%%"},"externalURL":"http://127.0.0.1:9093",
 "alerts":[{"status":%q,"labels":{"alertname":%q,"service":%q,"severity":"page"},"annotations":{"summary":"Checkout errors above 5%%"},
-"startsAt":"2026-11-23T01:00:00Z","endsAt":%q,"generatorURL":"http://127.0.0.1:9090/graph?g0.expr=up","fingerprint":"abc123%s"}],"newField":"ignored"}`,
-		alertname, status, alertname, alertname, service, status, alertname, service, ends, service)
+"startsAt":"2026-11-23T01:00:00Z","endsAt":%q,"generatorURL":"http://127.0.0.1:9090/graph?g0.expr=up","fingerprint":"fp-%s-%s"}],"newField":"ignored"}`,
+		alertname, status, alertname, alertname, service, status, alertname, service, ends, service, alertname)
 }
 
+// waitUntil waits for cond, up to a generous bound: a message claimed by
+// a killed tsuna waits for its 30 s lease to end.
 func waitUntil(t *testing.T, srv *testServer, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	deadline := time.Now().Add(90 * time.Second)
 	for !cond() {
 		if time.Now().After(deadline) {
-			t.Fatalf("%s did not happen within 30 s; tsuna's log:\n%s", what, srv.stderr.String())
+			t.Fatalf("%s did not happen within 90 s; tsuna's log:\n%s", what, srv.stderr.String())
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

@@ -34,7 +34,7 @@ type Loop struct {
 	Sender      Sender
 	Log         *slog.Logger
 	Interval    time.Duration // how often to look for due messages
-	Lease       time.Duration // how long a claimed message is hidden from others
+	Lease       time.Duration // how long a claimed message is hidden from others: longer than a send (10 s)
 	MaxAttempts int           // then a message is failed and kept
 	MaxBackoff  time.Duration
 
@@ -49,7 +49,7 @@ func (l *Loop) Collectors() []prometheus.Collector { return []prometheus.Collect
 // New returns a Loop with sensible defaults, registering its metrics in reg
 // when it is not nil.
 func New(o Outbox, s Sender, log *slog.Logger, reg prometheus.Registerer) *Loop {
-	l := &Loop{Outbox: o, Sender: s, Log: log, Interval: time.Second, Lease: time.Minute, MaxAttempts: 50, MaxBackoff: 5 * time.Minute,
+	l := &Loop{Outbox: o, Sender: s, Log: log, Interval: time.Second, Lease: 30 * time.Second, MaxAttempts: 50, MaxBackoff: 5 * time.Minute,
 		wake:    make(chan struct{}, 1),
 		sent:    prometheus.NewCounter(prometheus.CounterOpts{Name: "tsuna_chat_messages_sent_total", Help: "Chat messages delivered."}),
 		retried: prometheus.NewCounter(prometheus.CounterOpts{Name: "tsuna_chat_delivery_retries_total", Help: "Chat deliveries that failed and were rescheduled."}),

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"slices"
 	"strings"
@@ -146,7 +147,8 @@ type Sender struct {
 // NewSender returns a Sender with a bot token; apiURL overrides Slack's API
 // address (for tests), "" keeps it.
 func NewSender(token, apiURL string) *Sender {
-	var opts []slack.Option
+	// A bounded call: the delivery loop's lease must outlast it.
+	opts := []slack.Option{slack.OptionHTTPClient(&http.Client{Timeout: 10 * time.Second})}
 	if apiURL != "" {
 		opts = append(opts, slack.OptionAPIURL(strings.TrimRight(apiURL, "/")+"/"))
 	}
