@@ -73,7 +73,7 @@ func Start(t testing.TB, config string, rules map[string][]byte, extra ...string
 	}
 	port := FreePort(t)
 	p := &Prometheus{URL: "http://127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(dir, "prometheus.log")}
-	args := []string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--web.enable-lifecycle"}
+	args := []string{"--config.file=" + cfg, "--web.listen-address=127.0.0.1:" + strconv.Itoa(port), "--web.external-url=" + p.URL, "--web.enable-lifecycle"}
 	if !slices.ContainsFunc(extra, func(a string) bool { return strings.HasPrefix(a, "--storage.tsdb.path=") }) {
 		args = append(args, "--storage.tsdb.path="+filepath.Join(dir, "data"))
 	}
@@ -199,4 +199,60 @@ func (p *Prometheus) Alerts(ctx context.Context) ([]Alert, error) {
 		return nil, err
 	}
 	return body.Data.Alerts, nil
+}
+
+// Alertmanager is a running Alertmanager.
+type Alertmanager struct {
+	URL string
+	cmd *exec.Cmd
+	log string
+}
+
+// StartAlertmanager runs Debian's Alertmanager with config, without
+// clustering, on a free port, and waits until it is ready.
+func StartAlertmanager(t testing.TB, config string) *Alertmanager {
+	t.Helper()
+	bin := Binary(t, "prometheus-alertmanager")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "alertmanager.yml")
+	if err := os.WriteFile(cfg, []byte(config), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := FreePort(t)
+	a := &Alertmanager{URL: "http://127.0.0.1:" + strconv.Itoa(port), log: filepath.Join(dir, "alertmanager.log")}
+	a.cmd = exec.Command(bin, "--config.file="+cfg, "--storage.path="+filepath.Join(dir, "data"),
+		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port), "--web.external-url="+a.URL, "--cluster.listen-address=")
+	logf, _ := os.Create(a.log)
+	a.cmd.Stdout, a.cmd.Stderr = logf, logf
+	a.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	if err := a.cmd.Start(); err != nil {
+		t.Fatalf("start alertmanager: %v", err)
+	}
+	t.Cleanup(func() {
+		if a.cmd.ProcessState == nil {
+			a.cmd.Process.Signal(syscall.SIGTERM)
+			a.cmd.Wait()
+		}
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(a.URL + "/-/ready")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return a
+			}
+		}
+		if time.Now().After(deadline) {
+			b, _ := os.ReadFile(a.log)
+			t.Fatalf("alertmanager did not become ready:\n%s", b)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// Log returns what Alertmanager printed.
+func (a *Alertmanager) Log() string {
+	b, _ := os.ReadFile(a.log)
+	return string(b)
 }

@@ -1,0 +1,93 @@
+package cli_test
+
+import (
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+
+	"github.com/tsuna-sre/tsuna/internal/promtest"
+)
+
+// TestPrometheusAlertmanagerTsunaSlack runs the whole path with real peers:
+// a rule fires in Debian's Prometheus, Debian's Alertmanager (configured by
+// `tsuna alertmanager config`) calls tsuna, one message appears in the
+// owning team's channel with the on-call mention and the runbook link, and
+// when the alert resolves that same message is updated.
+func TestPrometheusAlertmanagerTsunaSlack(t *testing.T) {
+	promtest.Binary(t, "prometheus")
+	promtest.Binary(t, "prometheus-alertmanager")
+	fake := &slackFake{}
+	slack := httptest.NewServer(fake)
+	defer slack.Close()
+	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", exampleCatalog, "--alertmanager-token", amSecret,
+		"--slack-token", slackToken, "--slack-api-url", slack.URL)
+
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "token")
+	os.WriteFile(creds, []byte(amSecret), 0o600)
+	base := filepath.Join(dir, "base.yml")
+	os.WriteFile(base, []byte("route:\n  receiver: tsuna-fallback\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"), 0o644)
+	amConfig := filepath.Join(dir, "am.yml")
+	if r := run(t, nil, "alertmanager", "config", "-i", exampleCatalog, "--base", base, "--webhook-url", srv.url+"/hooks/alertmanager",
+		"--credentials-file", creds, "-o", amConfig); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	cfg, _ := os.ReadFile(amConfig)
+	am := promtest.StartAlertmanager(t, string(cfg))
+
+	var down atomic.Bool
+	down.Store(true)
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := 1
+		if down.Load() {
+			up = 0
+		}
+		fmt.Fprintf(w, "checkout_up %d\n", up)
+	}))
+	defer exporter.Close()
+	rules := `groups:
+  - name: checkout
+    rules:
+      - alert: CheckoutDown
+        expr: checkout_up == 0
+        labels: {severity: page, service: checkout-api, team: payments}
+        annotations: {summary: "Checkout is down", description: "The probe fails."}
+`
+	prom := promtest.Start(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["rules/*.yaml"]
+alerting:
+  alertmanagers: [{static_configs: [{targets: [%q]}]}]
+scrape_configs:
+  - job_name: checkout
+    static_configs: [{targets: [%q]}]
+`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(exporter.URL, "http://")), map[string][]byte{"checkout.yaml": []byte(rules)})
+
+	logs := func() string {
+		return "prometheus:\n" + prom.Log() + "\nalertmanager:\n" + am.Log() + "\ntsuna:\n" + srv.stderr.String()
+	}
+	waitUntil(t, &testServer{stderr: &syncBuffer{}}, "the Slack message", func() bool { p, _ := fake.snapshot(); return len(p) > 0 })
+	posts, _ := fake.snapshot()
+	p := posts[0]
+	if p.Channel != "#checkout-alerts" || !strings.Contains(p.Text, "<@U02PAY0001>") || !strings.Contains(p.Blocks, "https://runbooks.example.com/checkout-api") ||
+		!strings.Contains(p.Blocks, "Checkout is down") || !strings.Contains(p.Blocks, am.URL+"/#/silences/new") {
+		t.Fatalf("message = %+v\n%s", p, logs())
+	}
+
+	down.Store(false)
+	waitUntil(t, &testServer{stderr: &syncBuffer{}}, "the update on resolve", func() bool {
+		_, u := fake.snapshot()
+		return len(u) > 0 && strings.Contains(u[len(u)-1].Text, "RESOLVED")
+	})
+	posts, updates := fake.snapshot()
+	if len(posts) != 1 {
+		t.Errorf("%d messages posted for one alert, want 1 (updated on resolve)", len(posts))
+	}
+	if u := updates[len(updates)-1]; u.TS != posts[0].TS {
+		t.Errorf("the resolution updated message %s, not the one posted (%s)", u.TS, posts[0].TS)
+	}
+}
