@@ -90,7 +90,7 @@ func (s *Server) alertmanagerHook(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	created, err := s.store.RecordNotification(r.Context(), store.Notification{Payload: p, Route: route, Message: msg})
+	created, err := s.committer.record(r.Context(), store.Notification{Payload: p, Route: route, Message: msg})
 	if err != nil {
 		// Nothing was stored: a 5xx makes Alertmanager send it again.
 		s.log.Error("store notification", "group_key", p.GroupKey, "err", err)

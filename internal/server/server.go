@@ -62,7 +62,7 @@ type EventStore interface {
 
 // AlertStore keeps Alertmanager notifications, alerts and chat messages.
 type AlertStore interface {
-	RecordNotification(ctx context.Context, n store.Notification) (bool, error)
+	RecordNotifications(ctx context.Context, ns []store.Notification) ([]bool, error)
 	Alerts(ctx context.Context, f store.AlertFilter) ([]store.StoredAlert, error)
 }
 
@@ -108,11 +108,12 @@ type Server struct {
 	budget  BudgetService
 	policy  budget.Policy
 
-	amToken  string
-	fallback string
-	notified func()
-	unrouted prometheus.Counter
-	received *prometheus.CounterVec
+	amToken   string
+	fallback  string
+	committer *committer
+	notified  func()
+	unrouted  prometheus.Counter
+	received  *prometheus.CounterVec
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -125,6 +126,9 @@ func New(cfg Config) *Server {
 		amToken: cfg.AlertmanagerToken, fallback: cfg.FallbackChannel, notified: cfg.OnNotification}
 	if s.notified == nil {
 		s.notified = func() {}
+	}
+	if cfg.Store != nil {
+		s.committer = newCommitter(cfg.Store)
 	}
 	if s.budget == nil {
 		s.budget = budget.New(nil)

@@ -24,8 +24,34 @@ type Notification struct {
 // a dedup key seen before stores nothing and returns false), the state of
 // its alerts, and the chat message to deliver.
 func (d *DB) RecordNotification(ctx context.Context, n Notification) (bool, error) {
-	created := false
+	created, err := d.RecordNotifications(ctx, []Notification{n})
+	if err != nil {
+		return false, err
+	}
+	return created[0], nil
+}
+
+// RecordNotifications stores several notifications in one transaction, so
+// one commit (one fsync) acknowledges them all; created[i] tells whether
+// ns[i] was new.
+func (d *DB) RecordNotifications(ctx context.Context, ns []Notification) ([]bool, error) {
+	created := make([]bool, len(ns))
 	err := d.tx(ctx, func(tx *sql.Tx) error {
+		for i, n := range ns {
+			c, err := d.recordNotification(ctx, tx, n)
+			if err != nil {
+				return err
+			}
+			created[i] = c
+		}
+		return nil
+	})
+	return created, err
+}
+
+func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n Notification) (bool, error) {
+	created := false
+	err := func() error {
 		now := d.nowUTC()
 		raw, err := json.Marshal(n.Payload)
 		if err != nil {
@@ -65,7 +91,7 @@ func (d *DB) RecordNotification(ctx context.Context, n Notification) (bool, erro
 			}
 		}
 		return nil
-	})
+	}()
 	return created, err
 }
 
