@@ -49,16 +49,18 @@ func Parse(files []File) (*Catalog, Diagnostics) {
 	var teams []*Team
 	var services []*Service
 	var foreign []foreignSLO
+	var refs []ruleRef
 	indicators := map[string]*slo.Ratio{}
 	for _, r := range results {
 		diags = append(diags, r.diags...)
 		teams = append(teams, r.teams...)
 		services = append(services, r.services...)
 		foreign = append(foreign, r.foreign...)
+		refs = append(refs, r.ruleRefs...)
 		maps.Copy(indicators, r.indicators)
 	}
 	c := &Catalog{Teams: teams, Services: services}
-	diags = append(diags, validate(c, files, foreign, indicators)...)
+	diags = append(diags, validate(c, files, foreign, indicators, refs)...)
 	diags.Sort()
 	if diags.HasErrors() {
 		return nil, diags
@@ -69,6 +71,7 @@ func Parse(files []File) (*Catalog, Diagnostics) {
 type fileResult struct {
 	teams      []*Team
 	services   []*Service
+	ruleRefs   []ruleRef
 	foreign    []foreignSLO
 	indicators map[string]*slo.Ratio // OpenSLO SLI documents by name
 	diags      Diagnostics
@@ -121,6 +124,8 @@ func parseFile(f *File) fileResult {
 			}
 		case []foreignSLO:
 			res.foreign = append(res.foreign, obj...)
+		case []ruleRef:
+			res.ruleRefs = append(res.ruleRefs, obj...)
 		case openSLOIndicator:
 			if res.indicators == nil {
 				res.indicators = map[string]*slo.Ratio{}
@@ -410,7 +415,7 @@ func (p *docParser) document(body ast.Node) any {
 		return nil
 	}
 	docPos := p.pos(body)
-	var apiVersion, kind, version *entry
+	var apiVersion, kind, version, groups *entry
 	for _, kv := range pairs {
 		e := entry{key: kv.Key.String(), pos: p.pos(kv.Key), value: p.unwrap(kv.Value)}
 		switch e.key {
@@ -420,7 +425,12 @@ func (p *docParser) document(body ast.Node) any {
 			kind = &e
 		case "version":
 			version = &e
+		case "groups":
+			groups = &e
 		}
+	}
+	if apiVersion == nil && version == nil && groups != nil {
+		return p.ruleFile(body)
 	}
 	if apiVersion == nil && version != nil {
 		if v, _ := p.str(*version, "version"); v == slo.SourceSloth {

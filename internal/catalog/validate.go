@@ -111,7 +111,7 @@ func distance(a, b string) int {
 // validate checks what spans documents: duplicates, references between
 // objects, and channels. It sorts c's teams and services by name and drops
 // duplicates.
-func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio) Diagnostics {
+func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio, refs []ruleRef) Diagnostics {
 	d := &checker{lines: map[string]*sourceLines{}}
 	for i := range files {
 		d.lines[files[i].Path] = &sourceLines{data: files[i].Data}
@@ -171,6 +171,14 @@ func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[str
 		}
 	}
 	d.linkSLOs(c, foreign, indicators)
+	for _, r := range refs {
+		switch {
+		case r.kind == "service" && c.Service(r.name) == nil:
+			d.errorf(r.pos, "alert label service=%q names no service of the catalog%s", r.name, didYouMean(r.name, serviceNames))
+		case r.kind == "team" && c.Team(r.name) == nil:
+			d.errorf(r.pos, "alert label team=%q names no team of the catalog%s", r.name, didYouMean(r.name, teamNames))
+		}
+	}
 	return d.diags
 }
 

@@ -142,8 +142,12 @@ func TestAlertmanagerToSlack(t *testing.T) {
 		fake.mu.Unlock()
 		firing := notification("firing", "checkout-api", "CheckoutErrors")
 		for i := range 10 { // replays, and the second Alertmanager of an HA pair
+			body := firing
+			if i%2 == 1 { // the other Alertmanager: its own URL, same notification
+				body = strings.Replace(firing, "http://127.0.0.1:9093", "http://127.0.0.1:9094", 1)
+			}
 			var res map[string]any
-			if resp := call(t, "POST", hook, amSecret, firing, &res); resp.StatusCode != 200 {
+			if resp := call(t, "POST", hook, amSecret, body, &res); resp.StatusCode != 200 {
 				t.Fatalf("webhook %d: %d", i, resp.StatusCode)
 			}
 			if want := map[bool]string{true: "stored", false: "duplicate"}[i == 0]; res["result"] != want {
@@ -205,5 +209,14 @@ func TestWebhookBodyLimit(t *testing.T) {
 	var p struct{ Code string }
 	if resp := call(t, "POST", srv.url+"/hooks/alertmanager", amSecret, big, &p); resp.StatusCode != 413 || p.Code != "too_large" {
 		t.Errorf("oversized webhook: %d %+v", resp.StatusCode, p)
+	}
+	var list struct{ Alerts []store.StoredAlert }
+	if call(t, "GET", srv.url+"/api/v1/alerts", adminSecret, "", &list); len(list.Alerts) != 0 {
+		t.Errorf("an oversized webhook stored %d alerts", len(list.Alerts))
+	}
+	// Without Slack configured, a stored alert is still readable.
+	call(t, "POST", srv.url+"/hooks/alertmanager", amSecret, notification("firing", "x", "Small"), nil)
+	if r := run(t, cliVars(srv, adminSecret), "alerts", "list", "--state", "firing"); r.code != 0 || !strings.Contains(r.stdout, "Small") {
+		t.Errorf("alerts list without Slack: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 }

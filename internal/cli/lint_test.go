@@ -8,7 +8,7 @@ import (
 
 func TestLintCommand(t *testing.T) {
 	r := run(t, nil, "lint", exampleCatalog)
-	if r.code != 0 || !strings.Contains(r.stdout, "ok: 4 teams, 11 services, 3 SLOs in 7 files") {
+	if r.code != 0 || !strings.Contains(r.stdout, "ok: 4 teams, 11 services, 3 SLOs in 8 files") {
 		t.Errorf("lint examples: %d %s", r.code, r.stdout)
 	}
 	const bad = "../catalog/testdata/lint/unknown-team"
