@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
@@ -121,33 +120,25 @@ type AlertFilter struct {
 
 // Alerts returns the alerts matching f, most recently changed first.
 func (d *DB) Alerts(ctx context.Context, f AlertFilter) ([]StoredAlert, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var w filter
 	if f.State != "" {
-		add("status = $%d", f.State)
+		w.add("status = $%d", f.State)
 	}
 	if f.Team != "" {
-		add("team = $%d", f.Team)
+		w.add("team = $%d", f.Team)
 	}
 	if f.Service != "" {
-		add("service = $%d", f.Service)
+		w.add("service = $%d", f.Service)
 	}
 	if f.Unrouted {
-		add("routed = $%d", false)
+		w.add("routed = $%d", false)
 	}
-	q := `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at FROM alerts`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
+	q := `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at FROM alerts` + w.clause()
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 500
 	}
-	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY updated_at DESC, fingerprint LIMIT %d", limit), args...)
+	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY updated_at DESC, fingerprint LIMIT %d", limit), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/audit"
@@ -60,40 +59,31 @@ type AuditFilter struct {
 
 // AuditRecords returns the records that match f, newest first.
 func (d *DB) AuditRecords(ctx context.Context, f AuditFilter) ([]audit.Record, error) {
-	var where []string
-	var args []any
-	add := func(cond string, v any) {
-		args = append(args, v)
-		where = append(where, fmt.Sprintf(cond, len(args)))
-	}
+	var w filter
 	if f.Actor != "" {
-		add("actor = $%d", f.Actor)
+		w.add("actor = $%d", f.Actor)
 	}
 	if f.Kind != "" {
-		add("kind = $%d", f.Kind)
+		w.add("kind = $%d", f.Kind)
 	}
 	if f.Name != "" {
-		add("name = $%d", f.Name)
+		w.add("name = $%d", f.Name)
 	}
 	if !f.Since.IsZero() {
-		add("time >= $%d", f.Since.UTC())
+		w.add("time >= $%d", f.Since.UTC())
 	}
 	if !f.Until.IsZero() {
-		add("time < $%d", f.Until.UTC())
+		w.add("time < $%d", f.Until.UTC())
 	}
 	if f.Before > 0 {
-		add("seq < $%d", f.Before)
+		w.add("seq < $%d", f.Before)
 	}
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 100
 	}
-	q := `SELECT ` + auditColumns + ` FROM audit_log`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", limit)
-	rows, err := d.db.QueryContext(ctx, q, args...)
+	q := `SELECT ` + auditColumns + ` FROM audit_log` + w.clause() + fmt.Sprintf(" ORDER BY seq DESC LIMIT %d", limit)
+	rows, err := d.db.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list audit records: %w", err)
 	}

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
@@ -47,25 +46,18 @@ type ServiceFilter struct {
 
 // Services returns the services that match f, sorted by name.
 func (d *DB) Services(ctx context.Context, f ServiceFilter) ([]*catalog.Service, error) {
-	var where []string
-	var args []any
+	var w filter
 	if f.Team != "" {
-		args = append(args, f.Team)
-		where = append(where, fmt.Sprintf("team = $%d", len(args)))
+		w.add("team = $%d", f.Team)
 	}
 	if f.Tier != 0 {
-		args = append(args, f.Tier)
-		where = append(where, fmt.Sprintf("tier = $%d", len(args)))
+		w.add("tier = $%d", f.Tier)
 	}
 	if f.Lifecycle != "" {
-		args = append(args, f.Lifecycle)
-		where = append(where, fmt.Sprintf("lifecycle = $%d", len(args)))
+		w.add("lifecycle = $%d", f.Lifecycle)
 	}
-	q := `SELECT spec FROM services`
-	if len(where) > 0 {
-		q += " WHERE " + strings.Join(where, " AND ")
-	}
-	rows, err := d.db.QueryContext(ctx, q+" ORDER BY name", args...)
+	q := `SELECT spec FROM services` + w.clause()
+	rows, err := d.db.QueryContext(ctx, q+" ORDER BY name", w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list services: %w", err)
 	}

@@ -236,3 +236,23 @@ func (d *DB) insertRows(ctx context.Context, tx *sql.Tx, prefix, suffix string, 
 	}
 	return nil
 }
+
+// filter builds a WHERE clause of "$N" conditions.
+type filter struct {
+	where []string
+	args  []any
+}
+
+// add appends cond, a format with one %d for the parameter number, bound to v.
+func (f *filter) add(cond string, v any) {
+	f.args = append(f.args, v)
+	f.where = append(f.where, fmt.Sprintf(cond, len(f.args)))
+}
+
+// clause returns " WHERE a AND b", or "" without conditions.
+func (f *filter) clause() string {
+	if len(f.where) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(f.where, " AND ")
+}
