@@ -11,6 +11,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net/url"
 	"slices"
@@ -274,7 +275,7 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 			periodOf[slos[i].ID()] = slo.FormatDuration(slos[i].Window.Length())
 		}
 	}
-	for _, w := range slices.Sorted(mapsKeys(windows)) {
+	for _, w := range slices.Sorted(maps.Keys(windows)) {
 		v, err := e.vector(ctx, `slo:sli_error:ratio_rate`+w, now)
 		if err != nil {
 			return nil, err
@@ -307,16 +308,6 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 		}
 	}
 	return out, nil
-}
-
-func mapsKeys(m map[string]bool) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // rawRatios evaluates the SLI's own queries for each window and the period.

@@ -601,13 +601,7 @@ func (p *docParser) lenient(n ast.Node, what string, known []string) map[string]
 	out := map[string]entry{}
 	for _, kv := range pairs {
 		key := kv.Key.String()
-		found := false
-		for _, k := range known {
-			if k == key {
-				found = true
-			}
-		}
-		if !found {
+		if !slices.Contains(known, key) {
 			p.warnf(p.pos(kv.Key), "field %q of %s is not used by tsuna and is ignored%s", key, what, didYouMean(key, known))
 			continue
 		}

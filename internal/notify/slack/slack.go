@@ -158,6 +158,7 @@ func NewSender(token, apiURL string) *Sender {
 // RetryAfterError says Slack asked to wait before the next call.
 type RetryAfterError struct{ After time.Duration }
 
+// Error says how long to wait.
 func (e *RetryAfterError) Error() string {
 	return fmt.Sprintf("rate limited by Slack: retry after %s", e.After)
 }
