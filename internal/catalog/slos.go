@@ -423,16 +423,7 @@ func (p *docParser) alerting(e entry, what string, o *slo.SLO) slo.Alerting {
 		if !ok {
 			continue
 		}
-		var spec slo.AlertSpec
-		if de, ok := sf["disabled"]; ok {
-			spec.Disabled = p.boolean(de, what+"."+sev+".disabled")
-		}
-		if le, ok := sf["labels"]; ok {
-			spec.Labels = p.labelMap(le, what+"."+sev+".labels")
-		}
-		if ae, ok := sf["annotations"]; ok {
-			spec.Annotations = p.stringMap(ae, what+"."+sev+".annotations")
-		}
+		spec := p.alertSpec(sf, what+"."+sev, "disabled")
 		if sev == "page" {
 			a.Page = spec
 		} else {
@@ -448,6 +439,22 @@ func (p *docParser) alerting(e entry, what string, o *slo.SLO) slo.Alerting {
 		}
 	}
 	return a
+}
+
+// alertSpec reads the settings of one severity of alerts, in tsuna's
+// format or Sloth's: they differ in the name of the switch, disabledKey.
+func (p *docParser) alertSpec(f map[string]entry, what, disabledKey string) slo.AlertSpec {
+	var spec slo.AlertSpec
+	if de, ok := f[disabledKey]; ok {
+		spec.Disabled = p.boolean(de, what+"."+disabledKey)
+	}
+	if le, ok := f["labels"]; ok {
+		spec.Labels = p.labelMap(le, what+".labels")
+	}
+	if an, ok := f["annotations"]; ok {
+		spec.Annotations = p.stringMap(an, what+".annotations")
+	}
+	return spec
 }
 
 // --- Foreign formats -------------------------------------------------------
@@ -568,16 +575,7 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 					continue
 				}
 				sf := p.lenient(se.value, what+".alerting."+key, []string{"disable", "labels", "annotations"})
-				var spec slo.AlertSpec
-				if de, ok := sf["disable"]; ok {
-					spec.Disabled = p.boolean(de, what+".alerting."+key+".disable")
-				}
-				if le, ok := sf["labels"]; ok {
-					spec.Labels = p.labelMap(le, what+".alerting."+key+".labels")
-				}
-				if an, ok := sf["annotations"]; ok {
-					spec.Annotations = p.stringMap(an, what+".alerting."+key+".annotations")
-				}
+				spec := p.alertSpec(sf, what+".alerting."+key, "disable")
 				if sev == "page" {
 					o.Alerting.Page = spec
 				} else {

@@ -87,18 +87,25 @@ func Start(t testing.TB, config string, rules map[string][]byte, extra ...string
 		t.Fatalf("start prometheus: %v", err)
 	}
 	t.Cleanup(p.Stop)
+	waitReady(t, "prometheus", p.URL, p.log)
+	return p
+}
+
+// waitReady waits up to 30 s for url's /-/ready to answer 200.
+func waitReady(t testing.TB, what, url, logPath string) {
+	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		resp, err := http.Get(p.URL + "/-/ready")
+		resp, err := http.Get(url + "/-/ready")
 		if err == nil {
 			resp.Body.Close()
 			if resp.StatusCode == 200 {
-				return p
+				return
 			}
 		}
 		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(p.log)
-			t.Fatalf("prometheus did not become ready:\n%s", b)
+			b, _ := os.ReadFile(logPath)
+			t.Fatalf("%s did not become ready:\n%s", what, b)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -234,21 +241,8 @@ func StartAlertmanager(t testing.TB, config string) *Alertmanager {
 			a.cmd.Wait()
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get(a.URL + "/-/ready")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return a
-			}
-		}
-		if time.Now().After(deadline) {
-			b, _ := os.ReadFile(a.log)
-			t.Fatalf("alertmanager did not become ready:\n%s", b)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitReady(t, "alertmanager", a.URL, a.log)
+	return a
 }
 
 // Log returns what Alertmanager printed.

@@ -13,17 +13,16 @@ import (
 
 // Sources: the format an SLO was read from.
 const (
-	SourceTsuna         = "tsuna/v1"
-	SourceSloth         = "prometheus/v1"
-	SourceSlothCRD      = "sloth.slok.dev/v1"
-	SourceOpenSLO       = "openslo/v1"
-	SourceOpenSLOAlpha  = "openslo/v1alpha"
-	WindowPlaceholder   = "{{.window}}"
-	DefaultPeriod       = 30 * Day
-	Day                 = 24 * time.Hour
-	CalendarMonth       = "month"
-	CalendarWeek        = "week"
-	defaultPageSeverity = "page"
+	SourceTsuna        = "tsuna/v1"
+	SourceSloth        = "prometheus/v1"
+	SourceSlothCRD     = "sloth.slok.dev/v1"
+	SourceOpenSLO      = "openslo/v1"
+	SourceOpenSLOAlpha = "openslo/v1alpha"
+	WindowPlaceholder  = "{{.window}}"
+	DefaultPeriod      = 30 * Day
+	Day                = 24 * time.Hour
+	CalendarMonth      = "month"
+	CalendarWeek       = "week"
 )
 
 // SLO is one objective of one service, whatever format declared it.
