@@ -195,3 +195,25 @@ func freePort() (int, error) {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
+
+// Engine names, as the store reports them.
+const (
+	SQLite   = "sqlite"
+	Postgres = "postgres"
+)
+
+// ForEachEngine runs fn as a subtest on a fresh SQLite file (subtest
+// "sqlite") and on a fresh PostgreSQL database (subtest "postgres"); dsn is
+// what the store opens.
+func ForEachEngine(t *testing.T, fn func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, engine := range []string{SQLite, Postgres} {
+		t.Run(engine, func(t *testing.T) {
+			dsn := filepath.Join(t.TempDir(), "tsuna.db")
+			if engine == Postgres {
+				dsn = DSN(t)
+			}
+			fn(t, dsn)
+		})
+	}
+}
