@@ -1,0 +1,96 @@
+package catalog
+
+import (
+	"errors"
+	"strings"
+
+	"github.com/goccy/go-yaml/ast"
+	"github.com/goccy/go-yaml/token"
+	"github.com/prometheus/prometheus/promql/parser"
+
+	"github.com/tsuna-sre/tsuna/internal/slo"
+)
+
+// promql parses PromQL; the package-level parser is safe for concurrent use.
+var promql = parser.NewParser(parser.Options{})
+
+// query reads a PromQL field holding the {{.window}} placeholder and checks
+// its syntax with the window replaced, reporting an error at its position in
+// the file.
+func (p *docParser) query(e entry, what string, needWindow bool) string {
+	q, ok := p.str(e, what)
+	if !ok {
+		return ""
+	}
+	if strings.TrimSpace(q) == "" {
+		p.errorf(p.valuePos(e), "%s is empty; write a PromQL expression", what)
+		return ""
+	}
+	if needWindow && !strings.Contains(q, slo.WindowPlaceholder) {
+		p.errorf(p.valuePos(e), "%s has no %s placeholder; write the range as [%s] so tsuna can compute each alert window", what, slo.WindowPlaceholder, slo.WindowPlaceholder)
+		return ""
+	}
+	if _, err := promql.ParseExpr(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m")); err != nil {
+		// Only now map the error's offset back to the text as written.
+		_, offsets := expandWindow(q)
+		var perrs parser.ParseErrors
+		off := 0
+		msg := err.Error()
+		if errors.As(err, &perrs) && len(perrs) > 0 {
+			off = int(perrs[0].PositionRange.Start)
+			msg = perrs[0].Err.Error()
+			if off >= 0 && off < len(offsets) {
+				off = offsets[off]
+			} else {
+				off = len(q)
+			}
+		}
+		p.errorf(p.offsetPos(e, q, off), "%s is not valid PromQL: %s", what, msg)
+		return ""
+	}
+	return strings.TrimSpace(q)
+}
+
+// expandWindow replaces the placeholder with 5m and returns, for each byte
+// of the result, its offset in q.
+func expandWindow(q string) (string, []int) {
+	var b strings.Builder
+	var offsets []int
+	for i := 0; i < len(q); {
+		if strings.HasPrefix(q[i:], slo.WindowPlaceholder) {
+			b.WriteString("5m")
+			offsets = append(offsets, i, i)
+			i += len(slo.WindowPlaceholder)
+			continue
+		}
+		b.WriteByte(q[i])
+		offsets = append(offsets, i)
+		i++
+	}
+	return b.String(), offsets
+}
+
+// offsetPos is the position in the file of byte off of the string value of e.
+func (p *docParser) offsetPos(e entry, value string, off int) Pos {
+	start := p.valuePos(e)
+	// An error at the end points at the last character, not past a final newline.
+	off = min(off, len(strings.TrimRight(value, "\n")))
+	before := value[:off]
+	if lit, ok := e.value.(*ast.LiteralNode); ok && lit.Value != nil {
+		// A block scalar starts on the line after its indicator (| or >).
+		line := start.Line + 1 + strings.Count(before, "\n")
+		indent := len(p.lines.line(start.Line+1)) - len(strings.TrimLeft(p.lines.line(start.Line+1), " "))
+		col := indent + 1 + len(before) - (strings.LastIndex(before, "\n") + 1)
+		return Pos{File: start.File, Line: line, Column: col}
+	}
+	if strings.Contains(before, "\n") {
+		return start // a folded plain scalar: no exact column
+	}
+	if tk := e.value.GetToken(); tk != nil && (tk.Type == token.DoubleQuoteType || tk.Type == token.SingleQuoteType) {
+		start.Column++ // the opening quote
+	}
+	start.Column += len(before)
+	return start
+}
+
+var metricNameRE = labelNameRE
