@@ -11,10 +11,35 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
-// openSLOIndicator is a standalone OpenSLO SLI, for indicatorRef.
-type openSLOIndicator struct {
-	name  string
-	ratio *slo.Ratio
+// openSLOKind reads OpenSLO SLO documents, v1 and Sloth's v1alpha.
+var openSLOKind = docKind{
+	apiVersions: []string{slo.SourceOpenSLO, slo.SourceOpenSLOAlpha},
+	kind:        "SLO",
+	family:      "OpenSLO", version: slo.SourceOpenSLO,
+	read: func(p *docParser, h *header, res *fileResult) {
+		res.foreign = append(res.foreign, p.openSLO(h.body, h.apiVersion)...)
+	},
+}
+
+// openSLOIndicatorKind reads standalone OpenSLO SLI documents, which SLOs
+// name in indicatorRef.
+var openSLOIndicatorKind = docKind{
+	apiVersions: []string{slo.SourceOpenSLO},
+	kind:        "SLI",
+	read: func(p *docParser, h *header, res *fileResult) {
+		name, ratio := p.openSLOIndicator(h.body)
+		if res.indicators == nil {
+			res.indicators = map[string]*slo.Ratio{}
+		}
+		res.indicators[name] = ratio
+	},
+}
+
+// openSLOOtherKinds accepts the other OpenSLO kinds (Service, AlertPolicy,
+// ...): they carry nothing tsuna uses.
+var openSLOOtherKinds = docKind{
+	apiVersions: []string{slo.SourceOpenSLO, slo.SourceOpenSLOAlpha},
+	read:        func(*docParser, *header, *fileResult) {},
 }
 
 // openSLO reads an OpenSLO SLO document (v1 or Sloth's v1alpha). Only the

@@ -112,25 +112,7 @@ func parseFile(f *File) fileResult {
 		if _, ok := body.(*ast.CommentGroupNode); ok {
 			continue
 		}
-		switch obj := p.document(body).(type) {
-		case *Team:
-			if obj != nil {
-				res.teams = append(res.teams, obj)
-			}
-		case *Service:
-			if obj != nil {
-				res.services = append(res.services, obj)
-			}
-		case []foreignSLO:
-			res.foreign = append(res.foreign, obj...)
-		case []ruleRef:
-			res.ruleRefs = append(res.ruleRefs, obj...)
-		case openSLOIndicator:
-			if res.indicators == nil {
-				res.indicators = map[string]*slo.Ratio{}
-			}
-			res.indicators[obj.name] = obj.ratio
-		}
+		p.document(body, &res)
 	}
 	res.diags = p.diags
 	return res

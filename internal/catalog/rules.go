@@ -15,6 +15,15 @@ type ruleRef struct {
 	pos        Pos
 }
 
+// ruleFileKind reads a Prometheus rule file: a document of `groups:`
+// without apiVersion.
+var ruleFileKind = docKind{
+	detect: func(h *header) bool { return h.field("groups") != nil },
+	read: func(p *docParser, h *header, res *fileResult) {
+		res.ruleRefs = append(res.ruleRefs, p.ruleFile(h.body)...)
+	},
+}
+
 var (
 	groupFields = []string{"name", "interval", "limit", "query_offset", "rules", "labels"}
 	ruleFields  = []string{"record", "alert", "expr", "for", "keep_firing_for", "labels", "annotations"}

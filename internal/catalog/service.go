@@ -7,6 +7,17 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
+// serviceKind reads `apiVersion: tsuna/v1`, `kind: Service`.
+var serviceKind = docKind{
+	apiVersions: []string{APIVersion},
+	kind:        KindService,
+	read: func(p *docParser, h *header, res *fileResult) {
+		if s := p.service(h.body, h.pos); s != nil {
+			res.services = append(res.services, s)
+		}
+	},
+}
+
 var serviceFields = append(slices.Clone(headerFields),
 	"name", "team", "tier", "lifecycle", "description", "links", "dependsOn", "chat", "labels", "slos")
 

@@ -9,6 +9,30 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
+// slothKind reads a Sloth spec, `version: prometheus/v1` without apiVersion.
+var slothKind = docKind{
+	detect: func(h *header) bool { return h.field("version") != nil },
+	family: "Sloth", version: slo.SourceSloth,
+	read: func(p *docParser, h *header, res *fileResult) {
+		version := h.field("version")
+		if v, _ := p.str(*version, "version"); v != slo.SourceSloth {
+			p.errorf(p.valuePos(*version), "unknown Sloth spec version %q: tsuna reads %q", v, slo.SourceSloth)
+			return
+		}
+		res.foreign = append(res.foreign, p.sloth(h.body, false)...)
+	},
+}
+
+// slothCRDKind reads Sloth's Kubernetes PrometheusServiceLevel.
+var slothCRDKind = docKind{
+	apiVersions: []string{slo.SourceSlothCRD},
+	kind:        "PrometheusServiceLevel",
+	family:      "Sloth", version: slo.SourceSloth,
+	read: func(p *docParser, h *header, res *fileResult) {
+		res.foreign = append(res.foreign, p.sloth(h.body, true)...)
+	},
+}
+
 // sloth reads a Sloth spec: `version: prometheus/v1`, or the Kubernetes
 // PrometheusServiceLevel with camelCase fields under spec. Fields tsuna
 // does not use are warnings, so every Sloth spec still loads.

@@ -8,6 +8,17 @@ import (
 	"github.com/goccy/go-yaml/ast"
 )
 
+// teamKind reads `apiVersion: tsuna/v1`, `kind: Team`.
+var teamKind = docKind{
+	apiVersions: []string{APIVersion},
+	kind:        KindTeam,
+	read: func(p *docParser, h *header, res *fileResult) {
+		if t := p.team(h.body, h.pos); t != nil {
+			res.teams = append(res.teams, t)
+		}
+	},
+}
+
 var teamFields = append(slices.Clone(headerFields), "name", "chat", "members", "oncall")
 
 func (p *docParser) team(body ast.Node, docPos Pos) *Team {
