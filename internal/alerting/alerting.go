@@ -15,6 +15,12 @@ import (
 	"time"
 )
 
+// Alert states, of a notification and of each of its alerts.
+const (
+	StateFiring   = "firing"
+	StateResolved = "resolved"
+)
+
 // Payload is Alertmanager's webhook body, version "4". Unknown fields are
 // ignored: newer Alertmanagers add some.
 type Payload struct {
@@ -61,7 +67,7 @@ func Parse(body []byte) (*Payload, error) {
 		return nil, fmt.Errorf("version: %q is not supported; tsuna reads Alertmanager's webhook version \"4\"", p.Version)
 	case p.GroupKey == "":
 		return nil, errors.New("groupKey: required")
-	case p.Status != "firing" && p.Status != "resolved":
+	case p.Status != StateFiring && p.Status != StateResolved:
 		return nil, fmt.Errorf("status: %q; want firing or resolved", p.Status)
 	case len(p.Alerts) == 0:
 		return nil, errors.New("alerts: empty; a notification carries at least one alert")
@@ -69,7 +75,7 @@ func Parse(body []byte) (*Payload, error) {
 	for i := range p.Alerts {
 		a := &p.Alerts[i]
 		switch {
-		case a.Status != "firing" && a.Status != "resolved":
+		case a.Status != StateFiring && a.Status != StateResolved:
 			return nil, fmt.Errorf("alerts[%d].status: %q; want firing or resolved", i, a.Status)
 		case a.StartsAt.IsZero():
 			return nil, fmt.Errorf("alerts[%d].startsAt: required", i)

@@ -3,6 +3,7 @@
 package audit
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -125,4 +126,24 @@ type Actor struct {
 func (a Actor) Record(t time.Time, action, kind, name string, before, after json.RawMessage) *Record {
 	return &Record{Time: t, Actor: a.Name, Source: a.Source, Action: action, Kind: kind, Name: name,
 		Before: before, After: after, RequestID: a.RequestID}
+}
+
+// Filter selects audit records; zero fields match everything.
+type Filter struct {
+	Actor  string
+	Kind   string
+	Name   string
+	Since  time.Time
+	Until  time.Time
+	Before int64 // records with seq below this, for paging backwards
+	Limit  int   // at most this many, newest first; 0 means 100
+}
+
+// Store reads the audit log.
+type Store interface {
+	// AuditRecords returns the records that match f, newest first.
+	AuditRecords(ctx context.Context, f Filter) ([]Record, error)
+	// VerifyAudit walks the whole log in order and checks its chain: how
+	// many records verified, and the first break.
+	VerifyAudit(ctx context.Context) (int64, *Break, error)
 }

@@ -2,6 +2,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base32"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/audit"
 )
 
 // Roles, from least to most privileged.
@@ -84,3 +86,11 @@ func (t *Token) CanChangeTeam(team string) bool {
 
 // IsAdmin reports whether t may manage tokens and change everything.
 func (t *Token) IsAdmin() bool { return t != nil && t.RevokedAt == nil && t.Role == RoleAdmin }
+
+// Store keeps tokens.
+type Store interface {
+	TokenBySecretHash(ctx context.Context, hash string) (*Token, error)
+	CreateToken(ctx context.Context, t *Token, secretHash string, actor audit.Actor) error
+	Tokens(ctx context.Context) ([]*Token, error)
+	RevokeToken(ctx context.Context, name string, actor audit.Actor) (*Token, error)
+}

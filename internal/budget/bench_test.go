@@ -64,7 +64,7 @@ func BenchmarkEvaluate1000(b *testing.B) {
 	}
 	prom := promtest.Start(b, fmt.Sprintf("global: {scrape_interval: 2s, evaluation_interval: 2s}\nrule_files: [\"rules/*.yaml\"]\nscrape_configs:\n  - job_name: apps\n    static_configs: [{targets: [%q]}]\n",
 		strings.TrimPrefix(exp.URL, "http://")), rules)
-	ev := budget.New(client(b, prom.URL))
+	ev := budget.New(client(b, prom.URL), nil)
 	ctx := context.Background()
 	deadline := time.Now().Add(3 * time.Minute)
 	for {

@@ -83,15 +83,17 @@ type EventSource interface {
 
 // Evaluator computes statuses.
 type Evaluator struct {
-	prom Querier // nil when no Prometheus is configured
-	// Events reads the SLOs whose SLI is events; nil leaves them unknown.
-	Events EventSource
+	prom   Querier     // nil when no Prometheus is configured
+	events EventSource // nil leaves events SLOs unknown
 	// Parallel bounds the raw queries in flight.
 	Parallel int
 }
 
-// New returns an Evaluator reading prom, which may be nil.
-func New(prom Querier) *Evaluator { return &Evaluator{prom: prom, Parallel: 8} }
+// New returns an Evaluator reading prom for Prometheus SLOs and events for
+// events SLOs; either may be nil, which leaves those SLOs unknown.
+func New(prom Querier, events EventSource) *Evaluator {
+	return &Evaluator{prom: prom, events: events, Parallel: 8}
+}
 
 // PeriodStart returns where the period of w that contains now began.
 func PeriodStart(w slo.Window, now time.Time) time.Time {
@@ -172,7 +174,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 // fromEvents evaluates an SLO from the event store: the same ratios as from
 // Prometheus, over the same windows.
 func (e *Evaluator) fromEvents(ctx context.Context, st *Status, s *slo.SLO, now time.Time) {
-	if e.Events == nil {
+	if e.events == nil {
 		st.State, st.Reason = StateUnknown, "no event store"
 		return
 	}
@@ -182,7 +184,7 @@ func (e *Evaluator) fromEvents(ctx context.Context, st *Status, s *slo.SLO, now 
 		since = append(since, now.Add(-w))
 	}
 	since = append(since, PeriodStart(s.Window, now))
-	good, total, err := e.Events.EventSums(ctx, s.Service, s.Name, since)
+	good, total, err := e.events.EventSums(ctx, s.Service, s.Name, since)
 	if err != nil {
 		st.State, st.Reason = StateUnknown, "event store: "+err.Error()
 		return

@@ -112,7 +112,7 @@ func TestBudgetFromBackfilledMonth(t *testing.T) {
 	silent := &slo.SLO{Service: "shop", Name: "silent", Objective: 99, SLI: slo.SLI{Ratio: &slo.Ratio{
 		Errors: `sum(rate(nothing_total{code="500"}[{{.window}}]))`, Total: `sum(rate(nothing_total[{{.window}}]))`}}}
 
-	st := budget.New(client(t, prom.URL)).Evaluate(context.Background(), []*slo.SLO{rolling, calendar, silent}, now)
+	st := budget.New(client(t, prom.URL), nil).Evaluate(context.Background(), []*slo.SLO{rolling, calendar, silent}, now)
 
 	want := h.remaining(now.Add(-30*24*time.Hour), now, 99.5)
 	if st[0].State == budget.StateUnknown || st[0].BudgetRemaining == nil || math.Abs(*st[0].BudgetRemaining-want) > 0.1 {
@@ -143,11 +143,11 @@ func ptr(f *float64) any {
 func TestPrometheusDownIsUnknown(t *testing.T) {
 	dead := fmt.Sprintf("http://127.0.0.1:%d", promtest.FreePort(t))
 	s := &slo.SLO{Service: "shop", Name: "a", Objective: 99, SLI: slo.SLI{Ratio: &slo.Ratio{Errors: "e", Total: "t"}}}
-	st := budget.New(client(t, dead)).Evaluate(context.Background(), []*slo.SLO{s}, time.Now())
+	st := budget.New(client(t, dead), nil).Evaluate(context.Background(), []*slo.SLO{s}, time.Now())
 	if st[0].State != budget.StateUnknown || !strings.Contains(st[0].Reason, "connection refused") || st[0].BudgetRemaining != nil {
 		t.Errorf("prometheus down: %+v", st[0])
 	}
-	st = budget.New(nil).Evaluate(context.Background(), []*slo.SLO{s}, time.Now())
+	st = budget.New(nil, nil).Evaluate(context.Background(), []*slo.SLO{s}, time.Now())
 	if st[0].State != budget.StateUnknown || !strings.Contains(st[0].Reason, "--prometheus-url") {
 		t.Errorf("no prometheus configured: %+v", st[0])
 	}

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsuna-sre/tsuna/internal/store"
+	"github.com/tsuna-sre/tsuna/internal/alerting"
 )
 
 // TestWebhookBurstSurvivesSIGKILL kills tsuna in the middle of a burst of
@@ -59,7 +59,7 @@ func TestWebhookBurstSurvivesSIGKILL(t *testing.T) {
 		}
 
 		p2 := startProcess(t, dsn, env, args...)
-		var list struct{ Alerts []store.StoredAlert }
+		var list struct{ Alerts []alerting.StoredAlert }
 		call(t, "GET", p2.url+"/api/v1/alerts", adminSecret, "", &list)
 		stored := map[string]bool{}
 		for _, a := range list.Alerts {

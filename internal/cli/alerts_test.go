@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tsuna-sre/tsuna/internal/store"
+	"github.com/tsuna-sre/tsuna/internal/alerting"
 )
 
 const (
@@ -131,7 +131,7 @@ func TestAlertmanagerToSlack(t *testing.T) {
 				t.Errorf("webhook %q: %d %q, want %d %q", tc.body[:min(30, len(tc.body))], resp.StatusCode, p.Detail, tc.code, tc.want)
 			}
 		}
-		var list struct{ Alerts []store.StoredAlert }
+		var list struct{ Alerts []alerting.StoredAlert }
 		if call(t, "GET", srv.url+"/api/v1/alerts", adminSecret, "", &list); len(list.Alerts) != 0 {
 			t.Fatalf("refused webhooks stored %d alerts", len(list.Alerts))
 		}
@@ -210,7 +210,7 @@ func TestWebhookBodyLimit(t *testing.T) {
 	if resp := call(t, "POST", srv.url+"/hooks/alertmanager", amSecret, big, &p); resp.StatusCode != 413 || p.Code != "too_large" {
 		t.Errorf("oversized webhook: %d %+v", resp.StatusCode, p)
 	}
-	var list struct{ Alerts []store.StoredAlert }
+	var list struct{ Alerts []alerting.StoredAlert }
 	if call(t, "GET", srv.url+"/api/v1/alerts", adminSecret, "", &list); len(list.Alerts) != 0 {
 		t.Errorf("an oversized webhook stored %d alerts", len(list.Alerts))
 	}

@@ -12,10 +12,10 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/client"
-	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -90,9 +90,9 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
 			if err != nil {
 				return err
 			}
-			req := server.ApplyRequest{Prune: &prune, DryRun: dryRun}
+			req := api.ApplyRequest{Prune: &prune, DryRun: dryRun}
 			for _, f := range files {
-				req.Files = append(req.Files, server.ApplyFile{Path: f.Path, Content: string(f.Data)})
+				req.Files = append(req.Files, api.ApplyFile{Path: f.Path, Content: string(f.Data)})
 			}
 			resp, err := cl.Apply(cmd.Context(), req)
 			var apiErr *client.Error
@@ -163,7 +163,7 @@ once on stdout and stored only as a hash.`,
 			if err != nil {
 				return err
 			}
-			resp, err := cl.CreateToken(cmd.Context(), server.CreateTokenRequest{Name: name, Role: role, Team: team})
+			resp, err := cl.CreateToken(cmd.Context(), api.CreateTokenRequest{Name: name, Role: role, Team: team})
 			if err != nil {
 				return err
 			}
@@ -326,7 +326,7 @@ asks a server when --server is given. Exit status 1 names the first broken recor
 			if err := checkOutput(verifyOut, "text", "json"); err != nil {
 				return err
 			}
-			var res client.VerifyResult
+			var res api.AuditVerification
 			if verifyRem.server != "" {
 				cl, err := verifyRem.client(env)
 				if err != nil {

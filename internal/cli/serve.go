@@ -4,27 +4,18 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/url"
 	"strings"
 
-	promapi "github.com/prometheus/client_golang/api"
-	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna"
-	"github.com/tsuna-sre/tsuna/internal/audit"
-	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/app"
 	"github.com/tsuna-sre/tsuna/internal/budget"
-	"github.com/tsuna-sre/tsuna/internal/catalog"
-	"github.com/tsuna-sre/tsuna/internal/delivery"
-	"github.com/tsuna-sre/tsuna/internal/notify/slack"
 	"github.com/tsuna-sre/tsuna/internal/server"
-	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
 // EnvBootstrapToken names the variable holding the first admin token.
-const EnvBootstrapToken = "TSUNA_BOOTSTRAP_TOKEN"
+const EnvBootstrapToken = app.EnvBootstrapToken
 
 func newServe(env *Env) *cobra.Command {
 	var (
@@ -65,10 +56,10 @@ or created and printed once on stderr.`,
 					*v = env.getenv("TSUNA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
 				}
 			}
-			return serve(cmd.Context(), env, log, serveConfig{
-				listen: listen, db: dbPath, catalog: catalogDir, maxBody: maxBodyMiB << 20,
-				prometheus: promURL, policy: policy,
-				amToken: amToken, fallback: fallback, slackToken: slackToken, slackAPI: slackAPI,
+			return serve(cmd.Context(), env, log, app.Config{
+				Listen: listen, DB: dbPath, Catalog: catalogDir, MaxBodyBytes: maxBodyMiB << 20,
+				PrometheusURL: promURL, Policy: policy,
+				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
 			})
 		},
 	}
@@ -105,123 +96,16 @@ func newLogger(env *Env, format, level string) (*slog.Logger, error) {
 	return nil, usageError{fmt.Errorf("--log-format %q: use text or json", format)}
 }
 
-type serveConfig struct {
-	listen, db, catalog, prometheus string
-	amToken, fallback               string
-	slackToken, slackAPI            string
-	maxBody                         int64
-	policy                          budget.Policy
-}
-
-func serve(ctx context.Context, env *Env, log *slog.Logger, cfg serveConfig) error {
-	db, err := store.Open(ctx, cfg.db, log.With("component", "store"))
+func serve(ctx context.Context, env *Env, log *slog.Logger, cfg app.Config) error {
+	cfg.Logger, cfg.Stderr = log, env.Stderr
+	cfg.BootstrapToken = env.getenv(EnvBootstrapToken)
+	a, err := app.New(ctx, cfg)
 	if err != nil {
-		return err
-	}
-	defer db.Close()
-	log.Info("database open", "engine", db.Engine())
-	if err := bootstrap(ctx, env, log, db); err != nil {
-		return err
-	}
-	if cfg.catalog != "" {
-		if err := loadCatalog(ctx, env, log, db, cfg.catalog); err != nil {
-			return err
-		}
-	}
-	ln, err := net.Listen("tcp", cfg.listen)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", cfg.listen, err)
-	}
-	var prom budget.Querier
-	if cfg.prometheus != "" {
-		c, err := promapi.NewClient(promapi.Config{Address: cfg.prometheus})
-		if err != nil {
-			return usageError{fmt.Errorf("--prometheus-url %q: %w", cfg.prometheus, err)}
-		}
-		prom = promv1.NewAPI(c)
-		log.Info("evaluating SLOs against Prometheus", "url", redactURL(cfg.prometheus))
-	}
-	evaluator := budget.New(prom)
-	evaluator.Events = db
-	var loop *delivery.Loop
-	wake := func() {}
-	if cfg.slackToken != "" {
-		loop = delivery.New(db, slack.NewSender(cfg.slackToken, cfg.slackAPI), log.With("component", "delivery"), nil)
-		wake = loop.Wake
-	} else {
-		log.Info("no Slack token: chat messages stay in the outbox (tsuna alerts list shows the alerts)")
-	}
-	srv := server.New(server.Config{Store: db, Logger: log.With("component", "http"), MaxBodyBytes: cfg.maxBody,
-		Budget: evaluator, Policy: cfg.policy, AlertmanagerToken: cfg.amToken, FallbackChannel: cfg.fallback, OnNotification: wake})
-	if loop != nil {
-		srv.Registry().MustRegister(loop.Collectors()...)
-		go loop.Run(ctx)
-	}
-	log.Info("listening", "addr", ln.Addr().String(), "url", "http://"+ln.Addr().String())
-	return srv.Serve(ctx, ln)
-}
-
-// bootstrap makes the first admin token on an empty database.
-func bootstrap(ctx context.Context, env *Env, log *slog.Logger, db *store.DB) error {
-	has, err := db.HasTokens(ctx)
-	if err != nil {
-		return err
-	}
-	given := strings.TrimSpace(env.getenv(EnvBootstrapToken))
-	if has {
-		if given != "" {
-			log.Warn(EnvBootstrapToken + " is ignored: the database already has tokens")
-		}
-		return nil
-	}
-	secret := given
-	if secret == "" {
-		secret = auth.NewSecret()
-	} else if len(secret) < 32 {
-		return fmt.Errorf("%s is too short: use at least 32 random characters (or unset it and tsuna makes one)", EnvBootstrapToken)
-	}
-	tok := &auth.Token{Name: "bootstrap", Role: auth.RoleAdmin}
-	actor := audit.Actor{Name: "tsuna serve", Source: audit.SourceCLI}
-	if err := db.CreateToken(ctx, tok, auth.HashSecret(secret), actor); err != nil {
-		if tsuna.ErrorCode(err) == tsuna.ECONFLICT {
-			return nil // another replica made it first
+		if tsuna.ErrorCode(err) == tsuna.EINVALID {
+			return usageError{err}
 		}
 		return err
 	}
-	if given != "" {
-		log.Info("created admin token \"bootstrap\" from " + EnvBootstrapToken)
-		return nil
-	}
-	// Printed once, outside the log, so it never lands in log storage.
-	fmt.Fprintf(env.Stderr, "\ntsuna: created the first admin token %q. It is shown this once:\n\n    export TSUNA_TOKEN=%s\n\n", tok.Name, secret)
-	return nil
-}
-
-func loadCatalog(ctx context.Context, env *Env, log *slog.Logger, db *store.DB, dir string) error {
-	files, err := catalog.ReadFiles([]string{dir})
-	if err != nil {
-		return err
-	}
-	c, diags := catalog.Parse(files)
-	if c == nil {
-		diags.WriteText(env.Stderr)
-		return fmt.Errorf("catalog %s has %d error(s); fix them (tsuna lint %s) and start again", dir, diags.Errors(), dir)
-	}
-	changes, err := db.ApplyCatalog(ctx, c.Objects(), store.ApplyOptions{
-		Prune: true, Actor: audit.Actor{Name: "tsuna serve --catalog", Source: audit.SourceCLI},
-	})
-	if err != nil {
-		return fmt.Errorf("apply catalog %s: %w", dir, err)
-	}
-	log.Info("catalog applied", "dir", dir, "teams", len(c.Teams), "services", len(c.Services), "changes", len(changes), "warnings", len(diags))
-	return nil
-}
-
-// redactURL hides a password in a URL, for logs.
-func redactURL(s string) string {
-	u, err := url.Parse(s)
-	if err != nil {
-		return "(unparsable URL)"
-	}
-	return u.Redacted()
+	defer a.Close()
+	return a.Run(ctx)
 }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
-	"github.com/tsuna-sre/tsuna/internal/server"
 )
 
 const exampleCatalog = "../../examples/catalog"
@@ -82,7 +82,7 @@ func TestServerEndpoints(t *testing.T) {
 		}
 
 		// 401 without or with a wrong token, as problem+json.
-		var p server.Problem
+		var p api.Problem
 		resp := call(t, "GET", u+"/api/v1/services", "", "", &p)
 		if resp.StatusCode != 401 || resp.Header.Get("Content-Type") != "application/problem+json" || p.Code != "unauthorized" || p.Status != 401 {
 			t.Errorf("no token: %d %s %+v", resp.StatusCode, resp.Header.Get("Content-Type"), p)
@@ -180,7 +180,7 @@ func TestRolesAndTeamScope(t *testing.T) {
 		if r := run(t, cliVars(srv, viewer), "apply", exampleCatalog); r.code != 1 || !strings.Contains(r.stderr, "403") {
 			t.Errorf("viewer apply: %d %s", r.code, r.stderr)
 		}
-		var p server.Problem
+		var p api.Problem
 		if resp := call(t, "GET", srv.url+"/api/v1/tokens", viewer, "", &p); resp.StatusCode != 403 || p.Code != "forbidden" {
 			t.Errorf("viewer lists tokens: %d", resp.StatusCode)
 		}
@@ -282,8 +282,8 @@ func TestApplySemantics(t *testing.T) {
 			!strings.Contains(r.stderr, `services/identity.yaml:4:7: unknown team "identiti"; did you mean "identity"?`) {
 			t.Errorf("invalid apply: %d\n%s", r.code, r.stderr)
 		}
-		var p server.Problem
-		body, _ := json.Marshal(server.ApplyRequest{Files: []server.ApplyFile{{Path: "x.yaml", Content: "apiVersion: tsuna/v1\nkind: Service\nname: a\nteam: nobody\n"}}})
+		var p api.Problem
+		body, _ := json.Marshal(api.ApplyRequest{Files: []api.ApplyFile{{Path: "x.yaml", Content: "apiVersion: tsuna/v1\nkind: Service\nname: a\nteam: nobody\n"}}})
 		resp := call(t, "POST", srv.url+"/api/v1/catalog", adminSecret, string(body), &p)
 		errs, _ := json.Marshal(p.Errors)
 		var diags []catalog.Diagnostic
@@ -305,7 +305,7 @@ func TestApplySemantics(t *testing.T) {
 			t.Errorf("--prune=false: %s", r.stdout)
 		}
 		r = run(t, admin, "apply", "--output", "json", dir)
-		var ar server.ApplyResponse
+		var ar api.ApplyResponse
 		if err := json.Unmarshal([]byte(r.stdout), &ar); err != nil || len(ar.Deleted) != 3 || ar.Deleted[0].Name != "catalog-api" {
 			t.Errorf("prune: %s %v", r.stdout, err)
 		}
@@ -319,7 +319,7 @@ func TestApplySemantics(t *testing.T) {
 			`{"files": []}`:                 "files: empty",
 			`{"files": [{"content": "a"}]}`: "files[0].path: required",
 		} {
-			var p server.Problem
+			var p api.Problem
 			resp := call(t, "POST", srv.url+"/api/v1/catalog", adminSecret, body, &p)
 			if resp.StatusCode != 422 || !strings.Contains(p.Detail, want) {
 				t.Errorf("body %s: %d %q, want 422 %q", body, resp.StatusCode, p.Detail, want)
@@ -331,7 +331,7 @@ func TestApplySemantics(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--max-body", "1")
 	big := fmt.Sprintf(`{"files":[{"path":"a.yaml","content":%q}]}`, strings.Repeat("# padding\n", 200_000))
-	var p server.Problem
+	var p api.Problem
 	resp := call(t, "POST", srv.url+"/api/v1/catalog", adminSecret, big, &p)
 	if resp.StatusCode != http.StatusRequestEntityTooLarge || p.Code != "too_large" || !strings.Contains(p.Detail, "1 MiB limit") {
 		t.Errorf("over the limit: %d %+v", resp.StatusCode, p)

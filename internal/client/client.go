@@ -12,11 +12,11 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/budget"
-	"github.com/tsuna-sre/tsuna/internal/server"
-	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
 // Client calls one tsuna server with one token.
@@ -37,7 +37,7 @@ func New(base, token, source string) *Client {
 // Error is a problem the server answered with.
 type Error struct {
 	Status  int
-	Problem server.Problem
+	Problem api.Problem
 }
 
 // Error returns the server's detail, never the request's credentials.
@@ -69,7 +69,7 @@ func (c *Client) do(ctx context.Context, method, path string, in, out any) error
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
 	if c.source != "" {
-		req.Header.Set(server.HeaderSource, c.source)
+		req.Header.Set(api.HeaderSource, c.source)
 	}
 	resp, err := c.http.Do(req)
 	if err != nil {
@@ -103,20 +103,20 @@ func unwrapURL(err error) error {
 }
 
 // Apply sends catalog files to be applied.
-func (c *Client) Apply(ctx context.Context, req server.ApplyRequest) (*server.ApplyResponse, error) {
-	var out server.ApplyResponse
+func (c *Client) Apply(ctx context.Context, req api.ApplyRequest) (*api.ApplyResponse, error) {
+	var out api.ApplyResponse
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/catalog", req, &out)
 }
 
 // CreateToken creates a token and returns it with its secret.
-func (c *Client) CreateToken(ctx context.Context, req server.CreateTokenRequest) (*server.CreateTokenResponse, error) {
-	var out server.CreateTokenResponse
+func (c *Client) CreateToken(ctx context.Context, req api.CreateTokenRequest) (*api.CreateTokenResponse, error) {
+	var out api.CreateTokenResponse
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
 }
 
 // Tokens lists tokens.
 func (c *Client) Tokens(ctx context.Context) ([]*auth.Token, error) {
-	var out struct{ Tokens []*auth.Token }
+	var out api.TokenList
 	return out.Tokens, c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, &out)
 }
 
@@ -128,26 +128,19 @@ func (c *Client) RevokeToken(ctx context.Context, name string) (*auth.Token, err
 
 // Audit lists audit records matching the query parameters q.
 func (c *Client) Audit(ctx context.Context, q url.Values) ([]audit.Record, error) {
-	var out struct{ Records []audit.Record }
+	var out api.AuditList
 	return out.Records, c.do(ctx, http.MethodGet, "/api/v1/audit?"+q.Encode(), nil, &out)
 }
 
-// VerifyResult is the server's check of the audit chain.
-type VerifyResult struct {
-	OK       bool         `json:"ok"`
-	Verified int64        `json:"verified"`
-	Break    *audit.Break `json:"break"`
-}
-
 // VerifyAudit asks the server to check the audit chain.
-func (c *Client) VerifyAudit(ctx context.Context) (*VerifyResult, error) {
-	var out VerifyResult
+func (c *Client) VerifyAudit(ctx context.Context) (*api.AuditVerification, error) {
+	var out api.AuditVerification
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/audit/verify", nil, &out)
 }
 
 // SLOs returns the status of the SLOs matching q (team, service).
 func (c *Client) SLOs(ctx context.Context, q url.Values) ([]budget.Status, error) {
-	var out struct{ SLOs []budget.Status }
+	var out api.SLOList
 	return out.SLOs, c.do(ctx, http.MethodGet, "/api/v1/slos?"+q.Encode(), nil, &out)
 }
 
@@ -164,7 +157,7 @@ func (c *Client) DeployGate(ctx context.Context, service string) (*budget.Decisi
 }
 
 // Alerts lists stored alerts matching q (state, team, service, routed).
-func (c *Client) Alerts(ctx context.Context, q url.Values) ([]store.StoredAlert, error) {
-	var out struct{ Alerts []store.StoredAlert }
+func (c *Client) Alerts(ctx context.Context, q url.Values) ([]alerting.StoredAlert, error) {
+	var out api.AlertList
 	return out.Alerts, c.do(ctx, http.MethodGet, "/api/v1/alerts?"+q.Encode(), nil, &out)
 }

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tsuna-sre/tsuna/internal/server"
+	"github.com/tsuna-sre/tsuna/internal/api"
 )
 
 const secret = "tsuna_supersecret_token_value_0123456789"
@@ -37,7 +37,7 @@ func TestErrorsNeverHoldTheToken(t *testing.T) {
 		"unreachable": func() error { _, err := New(dead, secret, "cli").Tokens(context.Background()); return err },
 		"problem":     func() error { _, err := New(srv.URL, secret, "cli").Tokens(context.Background()); return err },
 		"garbled": func() error {
-			_, err := New(srv.URL, secret, "cli").Apply(context.Background(), server.ApplyRequest{})
+			_, err := New(srv.URL, secret, "cli").Apply(context.Background(), api.ApplyRequest{})
 			return err
 		},
 	} {

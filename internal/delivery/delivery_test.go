@@ -6,7 +6,7 @@ import (
 )
 
 func TestBackoffGrowsAndIsBounded(t *testing.T) {
-	l := New(nil, nil, nil, nil)
+	l := New(nil, nil, nil)
 	prev := time.Duration(0)
 	for a := range 12 {
 		d := l.backoff(a)

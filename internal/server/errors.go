@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/api"
 )
 
 // statusOf maps each domain error code to its HTTP status: the one place
@@ -23,19 +24,6 @@ var statusOf = map[string]int{
 	tsuna.ETOOLARGE:     http.StatusRequestEntityTooLarge,
 	tsuna.EUNAVAILABLE:  http.StatusServiceUnavailable,
 	tsuna.EINTERNAL:     http.StatusInternalServerError,
-}
-
-// Problem is an RFC 9457 problem details body.
-type Problem struct {
-	Type      string `json:"type"`
-	Title     string `json:"title"`
-	Status    int    `json:"status"`
-	Detail    string `json:"detail"`
-	Code      string `json:"code"`
-	RequestID string `json:"requestId,omitempty"`
-	// Errors lists each validation finding, with its file:line:column or
-	// JSON field path.
-	Errors any `json:"errors,omitempty"`
 }
 
 // error writes err as application/problem+json. Internal errors are logged
@@ -63,7 +51,7 @@ func (s *Server) problem(w http.ResponseWriter, r *http.Request, status int, cod
 }
 
 func (s *Server) writeProblem(w http.ResponseWriter, r *http.Request, status int, code, detail string, details any) {
-	p := Problem{
+	p := api.Problem{
 		Type: "urn:tsuna:problem:" + code, Title: http.StatusText(status), Status: status,
 		Detail: detail, Code: code, RequestID: requestIDFrom(r.Context()), Errors: details,
 	}

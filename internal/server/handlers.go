@@ -5,13 +5,13 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/api"
+	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
-	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
@@ -24,7 +24,7 @@ func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"teams": nonNil(teams)})
+	writeJSON(w, http.StatusOK, api.TeamList{Teams: nonNil(teams)})
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
@@ -37,18 +37,9 @@ func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	f := store.ServiceFilter{Team: q.Get("team"), Lifecycle: q.Get("lifecycle")}
-	if v := q.Get("tier"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n < 1 || n > 3 {
-			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "tier: %q is not a tier; use 1, 2 or 3", v))
-			return
-		}
-		f.Tier = n
-	}
-	if l := f.Lifecycle; l != "" && l != catalog.LifecycleExperimental && l != catalog.LifecycleProduction && l != catalog.LifecycleDeprecated {
-		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "lifecycle: %q is not a lifecycle; use experimental, production or deprecated", l))
+	f, err := catalog.ParseServiceFilter(r.URL.Query().Get)
+	if err != nil {
+		s.error(w, r, err)
 		return
 	}
 	svcs, err := s.store.Services(r.Context(), f)
@@ -56,7 +47,7 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"services": nonNil(svcs)})
+	writeJSON(w, http.StatusOK, api.ServiceList{Services: nonNil(svcs)})
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
@@ -68,43 +59,13 @@ func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, svc)
 }
 
-// ApplyRequest is the body of POST /api/v1/catalog: the catalog files, as
-// `tsuna lint` reads them, so errors name their file, line and column.
-type ApplyRequest struct {
-	Files []ApplyFile `json:"files"`
-	// Prune deletes stored objects missing from files; default true.
-	Prune  *bool `json:"prune,omitempty"`
-	DryRun bool  `json:"dryRun,omitempty"`
-}
-
-// ApplyFile is one catalog file.
-type ApplyFile struct {
-	Path    string `json:"path"`
-	Content string `json:"content"`
-}
-
-// ObjectRef names a catalog object.
-type ObjectRef struct {
-	Kind string `json:"kind"`
-	Name string `json:"name"`
-}
-
-// ApplyResponse says what an apply changed (or would, on a dry run).
-type ApplyResponse struct {
-	DryRun   bool                `json:"dryRun"`
-	Created  []ObjectRef         `json:"created"`
-	Updated  []ObjectRef         `json:"updated"`
-	Deleted  []ObjectRef         `json:"deleted"`
-	Warnings catalog.Diagnostics `json:"warnings"`
-}
-
 func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 	tok := tokenFrom(r.Context())
-	if tok.Role == auth.RoleViewer {
-		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q is a viewer: applying the catalog needs an editor or admin token", tok.Name))
+	if err := catalog.Authorize(tok, nil); err != nil {
+		s.error(w, r, err)
 		return
 	}
-	var req ApplyRequest
+	var req api.ApplyRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -128,17 +89,17 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	prune := req.Prune == nil || *req.Prune
-	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), store.ApplyOptions{
+	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), catalog.ApplyOptions{
 		Prune: prune, DryRun: req.DryRun, Actor: actor(r),
-		Authorize: func(changes []catalog.Change) error { return authorizeChanges(tok, changes) },
+		Authorize: func(changes []catalog.Change) error { return catalog.Authorize(tok, changes) },
 	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	resp := ApplyResponse{DryRun: req.DryRun, Created: []ObjectRef{}, Updated: []ObjectRef{}, Deleted: []ObjectRef{}, Warnings: nonNil(diags)}
+	resp := api.ApplyResponse{DryRun: req.DryRun, Created: []api.ObjectRef{}, Updated: []api.ObjectRef{}, Deleted: []api.ObjectRef{}, Warnings: nonNil(diags)}
 	for _, ch := range changes {
-		ref := ObjectRef{Kind: ch.Kind, Name: ch.Name}
+		ref := api.ObjectRef{Kind: ch.Kind, Name: ch.Name}
 		switch ch.Action {
 		case catalog.ActionCreate:
 			resp.Created = append(resp.Created, ref)
@@ -151,34 +112,9 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, resp)
 }
 
-// authorizeChanges allows an admin everything and an editor only changes
-// to objects its team owns, before and after.
-func authorizeChanges(tok *auth.Token, changes []catalog.Change) error {
-	var denied []string
-	for _, ch := range changes {
-		for _, team := range ch.Teams() {
-			if !tok.CanChangeTeam(team) {
-				denied = append(denied, fmt.Sprintf("%s %s/%s (team %s)", ch.Action, ch.Kind, ch.Name, team))
-				break
-			}
-		}
-	}
-	if len(denied) == 0 {
-		return nil
-	}
-	more := ""
-	if len(denied) > 10 {
-		more = fmt.Sprintf(" and %d more", len(denied)-10)
-		denied = denied[:10]
-	}
-	return &tsuna.Error{Code: tsuna.EFORBIDDEN, Details: denied, Message: fmt.Sprintf(
-		"token %q (%s of team %s) may only change objects of its team; this apply would %s%s; nothing was applied",
-		tok.Name, tok.Role, tok.Team, strings.Join(denied, ", "), more)}
-}
-
 func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := store.AuditFilter{Actor: q.Get("actor"), Kind: q.Get("kind"), Name: q.Get("name")}
+	f := audit.Filter{Actor: q.Get("actor"), Kind: q.Get("kind"), Name: q.Get("name")}
 	var err error
 	if f.Since, err = parseTime("since", q.Get("since")); err == nil {
 		f.Until, err = parseTime("until", q.Get("until"))
@@ -200,7 +136,7 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"records": nonNil(recs)})
+	writeJSON(w, http.StatusOK, api.AuditList{Records: nonNil(recs)})
 }
 
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
@@ -209,7 +145,7 @@ func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"ok": brk == nil, "verified": n, "break": brk})
+	writeJSON(w, http.StatusOK, api.AuditVerification{OK: brk == nil, Verified: n, Break: brk})
 }
 
 func parseTime(field, v string) (time.Time, error) {
@@ -234,19 +170,6 @@ func parseInt(field, v string, lo, hi int) (int, error) {
 	return n, nil
 }
 
-// CreateTokenRequest is the body of POST /api/v1/tokens.
-type CreateTokenRequest struct {
-	Name string `json:"name"`
-	Role string `json:"role"`
-	Team string `json:"team,omitempty"`
-}
-
-// CreateTokenResponse carries the new token's secret, shown this once.
-type CreateTokenResponse struct {
-	Token  *auth.Token `json:"token"`
-	Secret string      `json:"secret"`
-}
-
 func (s *Server) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	if tok := tokenFrom(r.Context()); !tok.IsAdmin() {
 		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q is a %s: managing tokens needs an admin token", tok.Name, tok.Role))
@@ -259,7 +182,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
-	var req CreateTokenRequest
+	var req api.CreateTokenRequest
 	if err := s.decode(w, r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -279,7 +202,7 @@ func (s *Server) createToken(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, CreateTokenResponse{Token: tok, Secret: secret})
+	writeJSON(w, http.StatusCreated, api.CreateTokenResponse{Token: tok, Secret: secret})
 }
 
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
@@ -291,7 +214,7 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"tokens": nonNil(toks)})
+	writeJSON(w, http.StatusOK, api.TokenList{Tokens: nonNil(toks)})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {

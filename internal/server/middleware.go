@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
 )
@@ -20,9 +21,6 @@ const (
 	keyRequestID ctxKey = iota
 	keyToken
 )
-
-// HeaderSource lets a client say which surface a change comes from.
-const HeaderSource = "X-Tsuna-Source"
 
 // requestID takes a sane X-Request-Id from the client or makes one, and
 // returns it in the response.
@@ -147,7 +145,7 @@ func actorName(ctx context.Context) string {
 // actor returns who makes the request's changes, for the audit log.
 func actor(r *http.Request) audit.Actor {
 	src := audit.SourceAPI
-	if r.Header.Get(HeaderSource) == audit.SourceCLI {
+	if r.Header.Get(api.HeaderSource) == audit.SourceCLI {
 		src = audit.SourceCLI
 	}
 	return audit.Actor{Name: actorName(r.Context()), Source: src, RequestID: requestIDFrom(r.Context())}

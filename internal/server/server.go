@@ -10,44 +10,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/alerting"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/slo"
-	"github.com/tsuna-sre/tsuna/internal/store"
 )
-
-// CatalogStore reads and applies the catalog.
-type CatalogStore interface {
-	Teams(ctx context.Context) ([]*catalog.Team, error)
-	Team(ctx context.Context, name string) (*catalog.Team, error)
-	Services(ctx context.Context, f store.ServiceFilter) ([]*catalog.Service, error)
-	Service(ctx context.Context, name string) (*catalog.Service, error)
-	ApplyCatalog(ctx context.Context, desired []catalog.Object, opts store.ApplyOptions) ([]catalog.Change, error)
-}
-
-// TokenStore keeps API tokens.
-type TokenStore interface {
-	TokenBySecretHash(ctx context.Context, hash string) (*auth.Token, error)
-	CreateToken(ctx context.Context, t *auth.Token, secretHash string, actor audit.Actor) error
-	Tokens(ctx context.Context) ([]*auth.Token, error)
-	RevokeToken(ctx context.Context, name string, actor audit.Actor) (*auth.Token, error)
-}
-
-// AuditStore reads the audit log.
-type AuditStore interface {
-	AuditRecords(ctx context.Context, f store.AuditFilter) ([]audit.Record, error)
-	VerifyAudit(ctx context.Context) (int64, *audit.Break, error)
-}
 
 // BudgetService evaluates SLOs; *budget.Evaluator implements it.
 type BudgetService interface {
@@ -55,24 +30,14 @@ type BudgetService interface {
 	History(ctx context.Context, s *slo.SLO, from, to time.Time, step time.Duration) ([]budget.Point, error)
 }
 
-// EventStore keeps events pushed for SLOs.
-type EventStore interface {
-	AddEvents(ctx context.Context, service, slo string, events []store.Event) (int, error)
-}
-
-// AlertStore keeps Alertmanager notifications, alerts and chat messages.
-type AlertStore interface {
-	RecordNotifications(ctx context.Context, ns []store.Notification) ([]bool, error)
-	Alerts(ctx context.Context, f store.AlertFilter) ([]store.StoredAlert, error)
-}
-
-// Store is everything the server keeps. *store.DB implements it.
+// Store is everything the server reads and writes, as each domain declares
+// it. *store.DB implements it.
 type Store interface {
-	CatalogStore
-	TokenStore
-	AuditStore
-	EventStore
-	AlertStore
+	catalog.Store
+	auth.Store
+	audit.Store
+	budget.EventStore
+	alerting.Store
 	Ping(ctx context.Context) error
 }
 
@@ -92,11 +57,15 @@ type Config struct {
 	// AlertmanagerToken is the bearer secret Alertmanager sends to the
 	// webhook; empty refuses every webhook.
 	AlertmanagerToken string
-	// FallbackChannel gets the alerts no catalog service or team claims.
-	FallbackChannel string
+	// Alerts routes and stores Alertmanager notifications; nil refuses
+	// every webhook.
+	Alerts *alerting.Receiver
 	// OnNotification is called after a new notification is stored, such as
 	// to wake the chat delivery loop.
 	OnNotification func()
+	// Registry is where the server registers its metrics and what
+	// /metrics serves; nil makes a private one.
+	Registry *prometheus.Registry
 }
 
 // Server serves tsuna's HTTP API.
@@ -108,12 +77,11 @@ type Server struct {
 	budget  BudgetService
 	policy  budget.Policy
 
-	amToken   string
-	fallback  string
-	committer *committer
-	notified  func()
-	unrouted  prometheus.Counter
-	received  *prometheus.CounterVec
+	amToken  string
+	alerts   *alerting.Receiver
+	notified func()
+	unrouted prometheus.Counter
+	received *prometheus.CounterVec
 
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
@@ -123,15 +91,12 @@ type Server struct {
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy,
-		amToken: cfg.AlertmanagerToken, fallback: cfg.FallbackChannel, notified: cfg.OnNotification}
+		amToken: cfg.AlertmanagerToken, alerts: cfg.Alerts, notified: cfg.OnNotification, registry: cfg.Registry}
 	if s.notified == nil {
 		s.notified = func() {}
 	}
-	if cfg.Store != nil {
-		s.committer = newCommitter(cfg.Store)
-	}
 	if s.budget == nil {
-		s.budget = budget.New(nil)
+		s.budget = budget.New(nil, nil)
 	}
 	if s.policy.FreezeBelow == nil {
 		s.policy = budget.DefaultPolicy()
@@ -142,7 +107,9 @@ func New(cfg Config) *Server {
 	if s.maxBody <= 0 {
 		s.maxBody = DefaultMaxBodyBytes
 	}
-	s.registry = prometheus.NewRegistry()
+	if s.registry == nil {
+		s.registry = prometheus.NewRegistry()
+	}
 	s.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tsuna_http_requests_total", Help: "HTTP requests by method, route pattern and status code.",
 	}, []string{"method", "route", "code"})
@@ -150,18 +117,13 @@ func New(cfg Config) *Server {
 		Name: "tsuna_http_request_duration_seconds", Help: "HTTP request latency by method and route pattern.",
 		Buckets: []float64{.001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
 	}, []string{"method", "route"})
-	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tsuna_build_info", Help: "A constant 1, labelled with the build version.",
-	}, []string{"version", "goversion"})
-	buildInfo.WithLabelValues(tsuna.BuildVersion(), runtime.Version()).Set(1)
 	s.unrouted = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "tsuna_alerts_unrouted_total", Help: "Alert notifications that no catalog service or team claimed: sent to the fallback channel.",
 	})
 	s.received = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tsuna_alertmanager_notifications_total", Help: "Alertmanager notifications received, by result (stored, duplicate, invalid).",
 	}, []string{"result"})
-	s.registry.MustRegister(s.requests, s.duration, buildInfo, s.unrouted, s.received,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.registry.MustRegister(s.requests, s.duration, s.unrouted, s.received)
 
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
@@ -170,10 +132,6 @@ func New(cfg Config) *Server {
 	s.handler = s.requestID(s.observe(s.dispatch(mux)))
 	return s
 }
-
-// Registry returns the server's metrics registry, for other components to
-// register their metrics.
-func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
 // dispatch serves routes through mux, and answers the mux's own 404 and 405
 // as problem+json.

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/api"
 )
 
 // downStore is a store whose database does not answer.
@@ -21,7 +22,7 @@ func TestReadyzWhenDatabaseDown(t *testing.T) {
 	s := New(Config{Store: downStore{}})
 	w := httptest.NewRecorder()
 	s.ServeHTTP(w, httptest.NewRequest("GET", "/readyz", nil))
-	var p Problem
+	var p api.Problem
 	json.Unmarshal(w.Body.Bytes(), &p)
 	if w.Code != http.StatusServiceUnavailable || p.Code != tsuna.EUNAVAILABLE || w.Header().Get("Content-Type") != "application/problem+json" {
 		t.Fatalf("readyz with the database down = %d %s", w.Code, w.Body)

@@ -5,25 +5,15 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
-	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
 )
 
-// Notification is an Alertmanager notification, routed, with the chat
-// message it sends.
-type Notification struct {
-	Payload *alerting.Payload
-	Route   alerting.Route
-	// Message is the rendered chat message; empty sends nothing.
-	Message json.RawMessage
-}
-
 // RecordNotification stores n in one transaction: the notification (once:
 // a dedup key seen before stores nothing and returns false), the state of
 // its alerts, and the chat message to deliver.
-func (d *DB) RecordNotification(ctx context.Context, n Notification) (bool, error) {
-	created, err := d.RecordNotifications(ctx, []Notification{n})
+func (d *DB) RecordNotification(ctx context.Context, n alerting.Notification) (bool, error) {
+	created, err := d.RecordNotifications(ctx, []alerting.Notification{n})
 	if err != nil {
 		return false, err
 	}
@@ -33,7 +23,7 @@ func (d *DB) RecordNotification(ctx context.Context, n Notification) (bool, erro
 // RecordNotifications stores several notifications in one transaction, so
 // one commit (one fsync) acknowledges them all; created[i] tells whether
 // ns[i] was new.
-func (d *DB) RecordNotifications(ctx context.Context, ns []Notification) ([]bool, error) {
+func (d *DB) RecordNotifications(ctx context.Context, ns []alerting.Notification) ([]bool, error) {
 	created := make([]bool, len(ns))
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		for i, n := range ns {
@@ -48,7 +38,7 @@ func (d *DB) RecordNotifications(ctx context.Context, ns []Notification) ([]bool
 	return created, err
 }
 
-func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n Notification) (bool, error) {
+func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n alerting.Notification) (bool, error) {
 	created := false
 	err := func() error {
 		now := d.nowUTC()
@@ -83,10 +73,9 @@ func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n Notification)
 				return fmt.Errorf("record alert: %w", err)
 			}
 		}
-		if len(n.Message) > 0 && r.Channel != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (group_key, channel, message, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
-				p.GroupKey, r.Channel, string(n.Message), now); err != nil {
-				return fmt.Errorf("queue message: %w", err)
+		if n.Message != nil && r.Channel != "" {
+			if err := d.queueMessage(ctx, tx, r.Channel, n.Message, now); err != nil {
+				return err
 			}
 		}
 		return nil
@@ -94,32 +83,8 @@ func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n Notification)
 	return created, err
 }
 
-// StoredAlert is an alert as stored, with its routing.
-type StoredAlert struct {
-	Fingerprint  string            `json:"fingerprint"`
-	Status       string            `json:"status"`
-	StartsAt     time.Time         `json:"startsAt"`
-	EndsAt       *time.Time        `json:"endsAt,omitempty"`
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations"`
-	GeneratorURL string            `json:"generatorURL,omitempty"`
-	GroupKey     string            `json:"groupKey"`
-	Service      string            `json:"service"`
-	Team         string            `json:"team"`
-	Channel      string            `json:"channel"`
-	Routed       bool              `json:"routed"`
-	UpdatedAt    time.Time         `json:"updatedAt"`
-}
-
-// AlertFilter selects alerts; zero fields match all.
-type AlertFilter struct {
-	State, Team, Service string
-	Unrouted             bool
-	Limit                int
-}
-
 // Alerts returns the alerts matching f, most recently changed first.
-func (d *DB) Alerts(ctx context.Context, f AlertFilter) ([]StoredAlert, error) {
+func (d *DB) Alerts(ctx context.Context, f alerting.Filter) ([]alerting.StoredAlert, error) {
 	var w filter
 	if f.State != "" {
 		w.add("status = $%d", f.State)
@@ -143,9 +108,9 @@ func (d *DB) Alerts(ctx context.Context, f AlertFilter) ([]StoredAlert, error) {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
 	defer rows.Close()
-	var out []StoredAlert
+	var out []alerting.StoredAlert
 	for rows.Next() {
-		var a StoredAlert
+		var a alerting.StoredAlert
 		var ends sql.NullTime
 		var labels, ann string
 		if err := rows.Scan(&a.Fingerprint, &a.Status, &a.StartsAt, &ends, &labels, &ann, &a.GeneratorURL, &a.GroupKey, &a.Service, &a.Team, &a.Channel, &a.Routed, &a.UpdatedAt); err != nil {

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/notify"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -22,8 +23,8 @@ func payload(group, status string, alerts ...string) *alerting.Payload {
 
 func record(t *testing.T, db *store.DB, p *alerting.Payload, msg string) bool {
 	t.Helper()
-	created, err := db.RecordNotification(context.Background(), store.Notification{Payload: p,
-		Route: alerting.Route{Service: "svc", Team: "team", Channel: "#team", Routed: true}, Message: []byte(msg)})
+	created, err := db.RecordNotification(context.Background(), alerting.Notification{Payload: p,
+		Route: alerting.Route{Service: "svc", Team: "team", Channel: "#team", Routed: true}, Message: &notify.Message{Key: p.GroupKey, Title: msg}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,31 +34,31 @@ func record(t *testing.T, db *store.DB, p *alerting.Payload, msg string) bool {
 func TestNotificationsAndOutbox(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		if !record(t, db, payload("g1", "firing", "a"), `"m1"`) || record(t, db, payload("g1", "firing", "a"), `"m1"`) {
+		if !record(t, db, payload("g1", "firing", "a"), "m1") || record(t, db, payload("g1", "firing", "a"), "m1") {
 			t.Fatal("a replay was stored twice, or the first delivery not at all")
 		}
-		record(t, db, payload("g1", "firing", "a", "b"), `"m2"`) // one more alert in the group
+		record(t, db, payload("g1", "firing", "a", "b"), "m2") // one more alert in the group
 		n, _ := db.NotificationCount(ctx)
-		alerts, _ := db.Alerts(ctx, store.AlertFilter{State: "firing"})
+		alerts, _ := db.Alerts(ctx, alerting.Filter{State: "firing"})
 		if n != 2 || len(alerts) != 2 {
 			t.Fatalf("%d notifications, %d alerts; want 2 and 2", n, len(alerts))
 		}
 		// The latest message of the group goes; the older one is superseded.
 		msgs, err := db.ClaimOutbox(ctx, 10, time.Minute)
-		if err != nil || len(msgs) != 1 || msgs[0].Message != `"m2"` || msgs[0].MessageTS != "" {
+		if err != nil || len(msgs) != 1 || msgs[0].Message.Title != "m2" || !msgs[0].Ref.IsZero() {
 			t.Fatalf("claim = %+v, %v", msgs, err)
 		}
 		// While that first post is in flight, the group waits.
-		record(t, db, payload("g1", "resolved", "a", "b"), `"m3"`)
+		record(t, db, payload("g1", "resolved", "a", "b"), "m3")
 		if more, _ := db.ClaimOutbox(ctx, 10, time.Minute); len(more) != 0 {
 			t.Fatalf("claimed %+v while the group's first post is in flight", more)
 		}
-		if err := db.MarkSent(ctx, msgs[0], "C1", "111.222"); err != nil {
+		if err := db.MarkSent(ctx, msgs[0], notify.Ref{ChannelID: "C1", MessageID: "111.222"}); err != nil {
 			t.Fatal(err)
 		}
 		// Now the resolution updates the posted message.
 		msgs, _ = db.ClaimOutbox(ctx, 10, time.Minute)
-		if len(msgs) != 1 || msgs[0].Message != `"m3"` || msgs[0].ChannelID != "C1" || msgs[0].MessageTS != "111.222" {
+		if len(msgs) != 1 || msgs[0].Message.Title != "m3" || msgs[0].Ref.ChannelID != "C1" || msgs[0].Ref.MessageID != "111.222" {
 			t.Fatalf("update claim = %+v", msgs)
 		}
 		if err := db.MarkRetry(ctx, msgs[0], time.Now().Add(-time.Second), "boom", 50); err != nil {
@@ -80,7 +81,7 @@ func TestOutboxClaimedOnce(t *testing.T) {
 		ctx := context.Background()
 		const groups = 60
 		for i := range groups {
-			record(t, db, payload(fmt.Sprintf("g%d", i), "firing", "a"), `"m"`)
+			record(t, db, payload(fmt.Sprintf("g%d", i), "firing", "a"), "m")
 		}
 		var mu sync.Mutex
 		seen := map[int64]int{}

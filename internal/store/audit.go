@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/audit"
 )
@@ -46,19 +45,8 @@ func nullJSON(m json.RawMessage) any {
 	return string(m)
 }
 
-// AuditFilter selects audit records; zero fields match everything.
-type AuditFilter struct {
-	Actor  string
-	Kind   string
-	Name   string
-	Since  time.Time
-	Until  time.Time
-	Before int64 // records with seq below this, for paging backwards
-	Limit  int   // at most this many, newest first; 0 means 100
-}
-
 // AuditRecords returns the records that match f, newest first.
-func (d *DB) AuditRecords(ctx context.Context, f AuditFilter) ([]audit.Record, error) {
+func (d *DB) AuditRecords(ctx context.Context, f audit.Filter) ([]audit.Record, error) {
 	var w filter
 	if f.Actor != "" {
 		w.add("actor = $%d", f.Actor)

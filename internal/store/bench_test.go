@@ -32,7 +32,7 @@ func BenchmarkApply10k(b *testing.B) {
 					b.Fatal(err)
 				}
 				b.StartTimer()
-				changes, err := db.ApplyCatalog(ctx, objects, store.ApplyOptions{Prune: true, Actor: actor})
+				changes, err := db.ApplyCatalog(ctx, objects, catalog.ApplyOptions{Prune: true, Actor: actor})
 				if err != nil || len(changes) != 10500 {
 					b.Fatalf("apply: %d changes, %v", len(changes), err)
 				}

@@ -37,15 +37,8 @@ func (d *DB) Team(ctx context.Context, name string) (*catalog.Team, error) {
 	return list[0], nil
 }
 
-// ServiceFilter selects services; zero fields match everything.
-type ServiceFilter struct {
-	Team      string
-	Tier      int
-	Lifecycle string
-}
-
 // Services returns the services that match f, sorted by name.
-func (d *DB) Services(ctx context.Context, f ServiceFilter) ([]*catalog.Service, error) {
+func (d *DB) Services(ctx context.Context, f catalog.ServiceFilter) ([]*catalog.Service, error) {
 	var w filter
 	if f.Team != "" {
 		w.add("team = $%d", f.Team)
@@ -97,23 +90,10 @@ func scanSpecs[T any](rows *sql.Rows) ([]*T, error) {
 	return out, rows.Err()
 }
 
-// ApplyOptions control ApplyCatalog.
-type ApplyOptions struct {
-	// Prune deletes stored objects missing from the desired catalog.
-	Prune bool
-	// DryRun computes the changes and writes nothing.
-	DryRun bool
-	// Actor is recorded in the audit log.
-	Actor audit.Actor
-	// Authorize is called with the changes before anything is written; an
-	// error aborts the apply.
-	Authorize func([]catalog.Change) error
-}
-
 // ApplyCatalog makes the stored catalog equal to desired, in one
 // transaction with one audit record per changed object, and returns the
 // changes. Applying an unchanged catalog writes nothing.
-func (d *DB) ApplyCatalog(ctx context.Context, desired []catalog.Object, opts ApplyOptions) ([]catalog.Change, error) {
+func (d *DB) ApplyCatalog(ctx context.Context, desired []catalog.Object, opts catalog.ApplyOptions) ([]catalog.Change, error) {
 	var changes []catalog.Change
 	errDryRun := errors.New("dry run")
 	err := d.tx(ctx, func(tx *sql.Tx) error {

@@ -9,21 +9,13 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/budget"
 )
-
-// Event is a count of good and total events at a time, pushed by a client
-// with a key that makes retries safe.
-type Event struct {
-	Key       string    `json:"key"`
-	Timestamp time.Time `json:"timestamp"`
-	Good      int64     `json:"good"`
-	Total     int64     `json:"total"`
-}
 
 // AddEvents stores events for an SLO in one transaction, each once: an event
 // whose key was seen with the same counts is skipped, with other counts it
 // is a conflict and nothing is stored. It returns how many were new.
-func (d *DB) AddEvents(ctx context.Context, service, slo string, events []Event) (int, error) {
+func (d *DB) AddEvents(ctx context.Context, service, slo string, events []budget.Event) (int, error) {
 	added := 0
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.nowUTC()

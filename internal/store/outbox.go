@@ -3,29 +3,21 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"time"
-)
 
-// OutboxMessage is a chat message claimed for delivery.
-type OutboxMessage struct {
-	ID       int64
-	GroupKey string
-	Channel  string
-	Message  string
-	Attempts int
-	// ChannelID and MessageTS name the message already posted for the
-	// group in this channel: set, the delivery updates it.
-	ChannelID, MessageTS string
-}
+	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/notify"
+)
 
 // ClaimOutbox claims up to limit due messages for lease: the latest pending
 // message of each alert group and channel (older ones are superseded: the
 // latest content replaces them). A claimed message is invisible to other
 // replicas until its lease ends; on PostgreSQL rows are locked with SKIP
 // LOCKED, on SQLite the write lock is held while claiming.
-func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]OutboxMessage, error) {
-	var out []OutboxMessage
+func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([]delivery.Item, error) {
+	var out []delivery.Item
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.nowUTC()
 		lock := ""
@@ -49,13 +41,19 @@ func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([
 		}
 		latest := map[[2]string]int{}
 		var superseded []int64
+		undecodable := map[int64]string{}
 		for rows.Next() {
-			var m OutboxMessage
-			if err := rows.Scan(&m.ID, &m.GroupKey, &m.Channel, &m.Message, &m.Attempts, &m.ChannelID, &m.MessageTS); err != nil {
+			var m delivery.Item
+			var msg string
+			if err := rows.Scan(&m.ID, &m.Key, &m.Channel, &msg, &m.Attempts, &m.Ref.ChannelID, &m.Ref.MessageID); err != nil {
 				rows.Close()
 				return fmt.Errorf("claim outbox: %w", err)
 			}
-			k := [2]string{m.GroupKey, m.Channel}
+			if err := json.Unmarshal([]byte(msg), &m.Message); err != nil {
+				undecodable[m.ID] = "stored message is not a chat message: " + err.Error()
+				continue
+			}
+			k := [2]string{m.Key, m.Channel}
 			if i, ok := latest[k]; ok {
 				superseded = append(superseded, out[i].ID)
 				out[i] = m
@@ -67,6 +65,11 @@ func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([
 			}
 		}
 		rows.Close()
+		for id, cause := range undecodable {
+			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $1 WHERE id = $2`, cause, id); err != nil {
+				return err
+			}
+		}
 		for _, id := range superseded {
 			if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'superseded', sent_at = $1 WHERE id = $2`, now, id); err != nil {
 				return err
@@ -84,15 +87,15 @@ func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([
 
 // MarkSent records a delivered message and, for a first post, the message
 // that later changes of its group update.
-func (d *DB) MarkSent(ctx context.Context, m OutboxMessage, channelID, ts string) error {
+func (d *DB) MarkSent(ctx context.Context, m delivery.Item, ref notify.Ref) error {
 	return d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.nowUTC()
 		if _, err := tx.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = $1, last_error = '' WHERE id = $2`, now, m.ID); err != nil {
 			return err
 		}
-		if m.MessageTS == "" && ts != "" {
+		if m.Ref.IsZero() && !ref.IsZero() {
 			_, err := tx.ExecContext(ctx, `INSERT INTO chat_threads (group_key, channel, channel_id, message_ts) VALUES ($1, $2, $3, $4)
-				ON CONFLICT (group_key, channel) DO NOTHING`, m.GroupKey, m.Channel, channelID, ts)
+				ON CONFLICT (group_key, channel) DO NOTHING`, m.Key, m.Channel, ref.ChannelID, ref.MessageID)
 			return err
 		}
 		return nil
@@ -101,13 +104,33 @@ func (d *DB) MarkSent(ctx context.Context, m OutboxMessage, channelID, ts string
 
 // MarkRetry schedules another attempt at the given time; after maxAttempts
 // the message is failed and kept for inspection.
-func (d *DB) MarkRetry(ctx context.Context, m OutboxMessage, at time.Time, cause string, maxAttempts int) error {
+func (d *DB) MarkRetry(ctx context.Context, m delivery.Item, at time.Time, cause string, maxAttempts int) error {
 	state := "pending"
 	if m.Attempts+1 >= maxAttempts {
 		state = "failed"
 	}
 	_, err := d.db.ExecContext(ctx, `UPDATE outbox SET state = $1, next_attempt_at = $2, last_error = $3 WHERE id = $4`, state, at.UTC(), cause, m.ID)
 	return err
+}
+
+// MarkFailed fails a message for good, keeping the cause.
+func (d *DB) MarkFailed(ctx context.Context, m delivery.Item, cause string) error {
+	_, err := d.db.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $1 WHERE id = $2`, cause, m.ID)
+	return err
+}
+
+// queueMessage adds a message to the outbox in tx: the way every domain
+// sends chat messages, in the transaction that records what they say.
+func (d *DB) queueMessage(ctx context.Context, tx *sql.Tx, channel string, m *notify.Message, now time.Time) error {
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("queue message: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO outbox (group_key, channel, message, state, next_attempt_at, created_at) VALUES ($1, $2, $3, 'pending', $4, $4)`,
+		m.Key, channel, string(b), now); err != nil {
+		return fmt.Errorf("queue message: %w", err)
+	}
+	return nil
 }
 
 // OutboxCounts returns how many messages are in each state.

@@ -13,6 +13,7 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -91,7 +92,7 @@ func summary(changes []catalog.Change) string {
 
 func auditCount(t *testing.T, db *store.DB) int {
 	t.Helper()
-	recs, err := db.AuditRecords(context.Background(), store.AuditFilter{Limit: 100000})
+	recs, err := db.AuditRecords(context.Background(), audit.Filter{Limit: 100000})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +102,7 @@ func auditCount(t *testing.T, db *store.DB) int {
 func TestApplyCatalog(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		changes, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor})
+		changes, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestApplyCatalog(t *testing.T) {
 		}
 
 		// Unchanged: no change, no audit record.
-		changes, err = db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor})
+		changes, err = db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor})
 		if err != nil || len(changes) != 0 {
 			t.Fatalf("re-apply = %v, %v; want no change", summary(changes), err)
 		}
@@ -122,15 +123,15 @@ func TestApplyCatalog(t *testing.T) {
 			t.Fatalf("audit records after unchanged re-apply = %d, want 4", n)
 		}
 
-		svcs, err := db.Services(ctx, store.ServiceFilter{Team: "payments"})
+		svcs, err := db.Services(ctx, catalog.ServiceFilter{Team: "payments"})
 		if err != nil || len(svcs) != 1 || svcs[0].Name != "checkout" || svcs[0].Tier != 1 || svcs[0].DependsOn[0] != "db" {
 			t.Fatalf("services of payments = %+v, %v", svcs, err)
 		}
-		svcs, _ = db.Services(ctx, store.ServiceFilter{Lifecycle: "experimental"})
+		svcs, _ = db.Services(ctx, catalog.ServiceFilter{Lifecycle: "experimental"})
 		if len(svcs) != 1 || svcs[0].Name != "db" {
 			t.Fatalf("experimental services = %+v", svcs)
 		}
-		svcs, _ = db.Services(ctx, store.ServiceFilter{Tier: 3})
+		svcs, _ = db.Services(ctx, catalog.ServiceFilter{Tier: 3})
 		if len(svcs) != 1 || svcs[0].Name != "db" {
 			t.Fatalf("tier 3 services (default tier) = %+v", svcs)
 		}
@@ -146,22 +147,22 @@ func TestApplyCatalog(t *testing.T) {
 		next := strings.Replace(base, "name: db\nteam: platform", "name: db\nteam: payments", 1)
 		next = strings.Replace(next, "apiVersion: tsuna/v1\nkind: Team\nname: platform\nchat: {channel: \"#platform\"}\n---", "", 1)
 
-		dry, err := db.ApplyCatalog(ctx, parse(t, next), store.ApplyOptions{Prune: true, DryRun: true, Actor: actor})
+		dry, err := db.ApplyCatalog(ctx, parse(t, next), catalog.ApplyOptions{Prune: true, DryRun: true, Actor: actor})
 		if err != nil || summary(dry) != "update Service/db, delete Team/platform" {
 			t.Fatalf("dry run = %s, %v", summary(dry), err)
 		}
 		if _, err := db.Team(ctx, "platform"); err != nil {
 			t.Fatalf("dry run deleted the team: %v", err)
 		}
-		kept, err := db.ApplyCatalog(ctx, parse(t, next), store.ApplyOptions{Prune: false, Actor: actor})
+		kept, err := db.ApplyCatalog(ctx, parse(t, next), catalog.ApplyOptions{Prune: false, Actor: actor})
 		if err != nil || summary(kept) != "update Service/db" {
 			t.Fatalf("apply without prune = %s, %v", summary(kept), err)
 		}
-		pruned, err := db.ApplyCatalog(ctx, parse(t, next), store.ApplyOptions{Prune: true, Actor: actor})
+		pruned, err := db.ApplyCatalog(ctx, parse(t, next), catalog.ApplyOptions{Prune: true, Actor: actor})
 		if err != nil || summary(pruned) != "delete Team/platform" {
 			t.Fatalf("apply with prune = %s, %v", summary(pruned), err)
 		}
-		recs, _ := db.AuditRecords(ctx, store.AuditFilter{Kind: "Team", Name: "platform"})
+		recs, _ := db.AuditRecords(ctx, audit.Filter{Kind: "Team", Name: "platform"})
 		if len(recs) != 2 || recs[0].Action != "delete" || recs[0].After != nil || !strings.Contains(string(recs[0].Before), `"#platform"`) {
 			t.Fatalf("audit of team platform = %+v", recs)
 		}
@@ -175,7 +176,7 @@ func TestApplyRejectedWritesNothing(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		deny := func([]catalog.Change) error { return tsuna.Errorf(tsuna.EFORBIDDEN, "no") }
-		_, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor, Authorize: deny})
+		_, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor, Authorize: deny})
 		if tsuna.ErrorCode(err) != tsuna.EFORBIDDEN {
 			t.Fatalf("err = %v, want forbidden", err)
 		}
@@ -223,7 +224,7 @@ func TestTokens(t *testing.T) {
 		if len(list) != 1 || list[0].RevokedAt == nil {
 			t.Fatalf("tokens = %+v", list)
 		}
-		recs, _ := db.AuditRecords(ctx, store.AuditFilter{Kind: store.KindToken})
+		recs, _ := db.AuditRecords(ctx, audit.Filter{Kind: store.KindToken})
 		if len(recs) != 2 || recs[0].Action != "revoke" || recs[1].Action != "create" {
 			t.Fatalf("token audit = %+v", recs)
 		}
@@ -238,7 +239,7 @@ func TestTokens(t *testing.T) {
 func TestAuditAppendOnlyAndTamperEvident(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		if _, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor}); err != nil {
+		if _, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
 		n, brk, err := db.VerifyAudit(ctx)
@@ -264,7 +265,7 @@ func TestAuditAppendOnlyAndTamperEvident(t *testing.T) {
 func TestAuditDeletionDetected(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		if _, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor}); err != nil {
+		if _, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
 		tamper(t, db, `DELETE FROM audit_log WHERE seq = 2`)
@@ -293,7 +294,7 @@ func tamper(t *testing.T, db *store.DB, stmt string) {
 func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, dsn string) {
 		ctx := context.Background()
-		if _, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor}); err != nil {
+		if _, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
 		db.Close()
@@ -302,7 +303,7 @@ func TestReopenKeepsDataAndMigratesOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer db2.Close()
-		svcs, err := db2.Services(ctx, store.ServiceFilter{})
+		svcs, err := db2.Services(ctx, catalog.ServiceFilter{})
 		if err != nil || len(svcs) != 2 {
 			t.Fatalf("after reopen: %d services, %v", len(svcs), err)
 		}
@@ -313,25 +314,25 @@ func TestAuditFilters(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		other := audit.Actor{Name: "other", Source: audit.SourceAPI}
-		db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor})
+		db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor})
 		db.CreateToken(ctx, &auth.Token{Name: "v", Role: auth.RoleViewer}, "h1", other)
-		recs, _ := db.AuditRecords(ctx, store.AuditFilter{Actor: "other"})
+		recs, _ := db.AuditRecords(ctx, audit.Filter{Actor: "other"})
 		if len(recs) != 1 || recs[0].Kind != store.KindToken {
 			t.Fatalf("by actor = %+v", recs)
 		}
-		all, _ := db.AuditRecords(ctx, store.AuditFilter{})
+		all, _ := db.AuditRecords(ctx, audit.Filter{})
 		if len(all) != 5 || all[0].Seq != 5 {
 			t.Fatalf("all records newest first = %d records, first seq %d", len(all), all[0].Seq)
 		}
-		page, _ := db.AuditRecords(ctx, store.AuditFilter{Before: 3, Limit: 10})
+		page, _ := db.AuditRecords(ctx, audit.Filter{Before: 3, Limit: 10})
 		if len(page) != 2 || page[0].Seq != 2 {
 			t.Fatalf("before seq 3 = %+v", page)
 		}
-		later, _ := db.AuditRecords(ctx, store.AuditFilter{Since: all[0].Time})
+		later, _ := db.AuditRecords(ctx, audit.Filter{Since: all[0].Time})
 		if len(later) != 1 {
 			t.Fatalf("since the last record's time = %d records, want 1", len(later))
 		}
-		none, _ := db.AuditRecords(ctx, store.AuditFilter{Until: all[len(all)-1].Time})
+		none, _ := db.AuditRecords(ctx, audit.Filter{Until: all[len(all)-1].Time})
 		if len(none) != 0 {
 			t.Fatalf("until the first record's time = %d records, want 0", len(none))
 		}
@@ -357,7 +358,7 @@ func TestOpenErrorHidesPassword(t *testing.T) {
 func TestConcurrentWritersKeepTheChain(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		if _, err := db.ApplyCatalog(ctx, parse(t, base), store.ApplyOptions{Prune: true, Actor: actor}); err != nil {
+		if _, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
 		const writers = 8
@@ -368,7 +369,7 @@ func TestConcurrentWritersKeepTheChain(t *testing.T) {
 			}()
 			go func() {
 				desc := strings.Replace(base, "lifecycle: experimental", fmt.Sprintf("lifecycle: experimental\ndescription: writer %d", i), 1)
-				_, err := db.ApplyCatalog(ctx, parse(t, desc), store.ApplyOptions{Prune: true, Actor: actor})
+				_, err := db.ApplyCatalog(ctx, parse(t, desc), catalog.ApplyOptions{Prune: true, Actor: actor})
 				errs <- err
 			}()
 		}
@@ -389,7 +390,7 @@ func TestEvents(t *testing.T) {
 	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		now := time.Now().UTC().Truncate(time.Minute)
-		ev := []store.Event{
+		ev := []budget.Event{
 			{Key: "a", Timestamp: now.Add(-90 * time.Minute), Good: 90, Total: 100},
 			{Key: "b", Timestamp: now.Add(-10 * time.Minute), Good: 45, Total: 50},
 			{Key: "c", Timestamp: now.Add(-10*time.Minute + 20*time.Second), Good: 5, Total: 10}, // same minute as b
@@ -402,7 +403,7 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("retry: %d %v", n, err)
 		}
 		// A key reused with other counts is refused, and nothing of that push is stored.
-		bad := []store.Event{{Key: "d", Timestamp: now, Good: 1, Total: 1}, {Key: "a", Timestamp: now, Good: 1, Total: 2}}
+		bad := []budget.Event{{Key: "d", Timestamp: now, Good: 1, Total: 1}, {Key: "a", Timestamp: now, Good: 1, Total: 2}}
 		if _, err := db.AddEvents(ctx, "shop", "pushes", bad); tsuna.ErrorCode(err) != tsuna.ECONFLICT {
 			t.Fatalf("reused key: %v", err)
 		}

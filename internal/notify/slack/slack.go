@@ -1,142 +1,178 @@
-// Package slack renders alert notifications as Slack Block Kit messages and
-// delivers them through the Slack Web API: chat.postMessage for the first
-// notification of an alert group, chat.update for every later one.
+// Package slack renders chat-neutral messages (notify.Message) as Slack
+// Block Kit and delivers them through the Slack Web API: chat.postMessage
+// for the first message of a key, chat.update for every later one.
+//
+// Every text from outside is escaped (&, <, >), so an alert label can never
+// mention @channel or spoof a link; links are built only from http(s) URLs;
+// text is cut to Slack's documented limits so a message is never refused
+// for its length. Slack's answers become notify's typed outcomes: 429 waits
+// for Retry-After, content and channel errors are permanent, the rest is
+// retried.
 package slack
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
-	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/slack-go/slack"
 
-	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
-// Message is what is stored in the outbox and sent.
-type Message struct {
-	Text   string          `json:"text"`
-	Blocks json.RawMessage `json:"blocks"`
-}
+// Slack's documented limits (api.slack.com/reference/block-kit).
+const (
+	MaxSectionText = 3000  // characters in a section's text
+	MaxFieldText   = 2000  // characters in a section field
+	MaxFields      = 10    // fields in a section
+	MaxContext     = 10    // elements in a context block
+	MaxMessageText = 40000 // characters in a message's text
+	MaxBlocks      = 50    // blocks in a message
+)
 
-// Render makes the message of a notification: status, severity, service,
-// team, the on-call mention, summary and description, and links to the
-// runbook, the dashboard, the Prometheus graph and an Alertmanager silence.
-func Render(p *alerting.Payload, r alerting.Route) ([]byte, error) {
-	first := p.Alerts[0]
-	label := func(k string) string {
-		if v := p.CommonLabels[k]; v != "" {
-			return v
-		}
-		return first.Labels[k]
+// Render returns the fallback text and the blocks of m.
+func Render(m notify.Message) (string, []slack.Block) {
+	if m.Title == "" && len(m.Fields) == 0 && m.Summary == "" && m.Body == "" {
+		// A message with text only, such as one queued by an older tsuna.
+		return cut(m.Fallback, MaxMessageText), nil
 	}
-	ann := func(k string) string {
-		if v := p.CommonAnnotations[k]; v != "" {
-			return v
-		}
-		return first.Annotations[k]
+	icon := ""
+	switch m.Status {
+	case notify.StatusFiring:
+		icon = ":red_circle: "
+	case notify.StatusResolved:
+		icon = ":large_green_circle: "
 	}
-	firing := 0
-	for _, a := range p.Alerts {
-		if a.Status == "firing" {
-			firing++
-		}
+	blocks := []slack.Block{slack.NewSectionBlock(md(cut("*"+Escape(icon+m.Title)+"*", MaxSectionText)), nil, nil)}
+	var fields []*slack.TextBlockObject
+	for _, f := range m.Fields {
+		fields = append(fields, md(cut("*"+Escape(f.Name)+"*\n"+Escape(f.Value), MaxFieldText)))
 	}
-	icon, state := ":red_circle:", fmt.Sprintf("FIRING (%d)", firing)
-	if p.Status == "resolved" {
-		icon, state = ":large_green_circle:", "RESOLVED"
+	if len(m.Mentions) > 0 {
+		fields = append(fields, md(mentions(m.Mentions)))
 	}
-	name := label("alertname")
-	title := fmt.Sprintf("%s %s: %s", icon, state, name)
-	fields := []*slack.TextBlockObject{
-		md("*Severity*\n" + dash(label("severity"))),
-		md("*Service*\n" + dash(r.Service)),
-		md("*Team*\n" + dash(r.Team)),
+	if len(fields) > MaxFields {
+		fields = fields[:MaxFields]
 	}
-	if r.Mention != "" && p.Status == "firing" {
-		fields = append(fields, md("*On call*\n<@"+r.Mention+">"))
-	}
-	blocks := []slack.Block{
-		slack.NewSectionBlock(md("*"+escape(title)+"*"), nil, nil),
-		slack.NewSectionBlock(nil, fields, nil),
+	if len(fields) > 0 {
+		blocks = append(blocks, slack.NewSectionBlock(nil, fields, nil))
 	}
 	var body []string
-	if s := ann("summary"); s != "" {
-		body = append(body, "*"+escape(s)+"*")
+	if m.Summary != "" {
+		body = append(body, "*"+Escape(m.Summary)+"*")
 	}
-	if s := ann("description"); s != "" {
-		body = append(body, escape(s))
+	if m.Body != "" {
+		body = append(body, Escape(m.Body))
 	}
 	if len(body) > 0 {
-		blocks = append(blocks, slack.NewSectionBlock(md(strings.Join(body, "\n")), nil, nil))
+		text := strings.Join(body, "\n")
+		if utf8.RuneCountInString(text) > MaxSectionText && notify.SafeURL(m.URL) {
+			more := "… <" + m.URL + "|full text>"
+			text = cut(text, MaxSectionText-utf8.RuneCountInString(more)) + more
+		}
+		blocks = append(blocks, slack.NewSectionBlock(md(cut(text, MaxSectionText)), nil, nil))
 	}
 	var links []string
-	runbook := r.Runbook
-	if v := ann("runbook_url"); v != "" {
-		runbook = v
-	}
-	for _, l := range []struct{ name, url string }{
-		{"Runbook", runbook}, {"Dashboard", r.Dashboard}, {"Prometheus", first.GeneratorURL}, {"Silence", silenceURL(p)},
-	} {
-		if l.url != "" {
-			links = append(links, "<"+l.url+"|"+l.name+">")
+	for _, l := range m.Links {
+		if notify.SafeURL(l.URL) {
+			links = append(links, Link(l.URL, l.Title))
 		}
 	}
+	var context []slack.MixedElement
 	if len(links) > 0 {
-		blocks = append(blocks, slack.NewContextBlock("", md(strings.Join(links, " · "))))
+		context = append(context, md(cut(strings.Join(links, " · "), MaxSectionText)))
 	}
-	if !r.Routed {
-		blocks = append(blocks, slack.NewContextBlock("", md(fmt.Sprintf(
-			"Unrouted: no catalog service %q or team %q matched; add `service` and `team` labels to the alert rule.", r.Service, r.Team))))
+	for _, n := range m.Notes {
+		context = append(context, md(cut(Escape(n), MaxSectionText)))
 	}
-	b, err := json.Marshal(blocks)
-	if err != nil {
-		return nil, err
+	if len(context) > MaxContext {
+		context = context[:MaxContext]
 	}
-	mention := ""
-	if r.Mention != "" && p.Status == "firing" {
-		mention = " <@" + r.Mention + ">"
+	if len(context) > 0 {
+		blocks = append(blocks, slack.NewContextBlock("", context...))
 	}
-	return json.Marshal(Message{Text: fmt.Sprintf("%s %s: %s (%s)%s", state, name, dash(r.Service), dash(label("severity")), mention), Blocks: b})
+	text := m.Fallback
+	if text == "" {
+		text = m.Title
+	}
+	text = Escape(text)
+	if len(m.Mentions) > 0 {
+		text += " " + mentions(m.Mentions)
+	}
+	return cut(text, MaxMessageText), blocks
+}
+
+func mentions(ids []string) string {
+	var b []string
+	for _, id := range ids {
+		if validID(id) {
+			b = append(b, "<@"+id+">")
+		}
+	}
+	return strings.Join(b, " ")
+}
+
+// validID reports whether s looks like a Slack user ID, so a mention can
+// never carry other markup.
+func validID(s string) bool {
+	if s == "" || len(s) > 32 {
+		return false
+	}
+	return !strings.ContainsFunc(s, func(r rune) bool { return !(r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') })
 }
 
 func md(s string) *slack.TextBlockObject {
 	return slack.NewTextBlockObject(slack.MarkdownType, s, false, false)
 }
 
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-// escape keeps Slack from reading &, < and > in alert text as markup.
-func escape(s string) string {
+// Escape keeps Slack from reading &, < and > in text as markup.
+func Escape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;").Replace(s)
 }
 
-// silenceURL links to a new Alertmanager silence for the group's labels.
-func silenceURL(p *alerting.Payload) string {
-	if p.ExternalURL == "" || len(p.GroupLabels) == 0 {
+// Link formats a link to u named title, or "" when u is not an http(s)
+// URL. The title is escaped and cannot hold "|", which would end it.
+func Link(u, title string) string {
+	if !notify.SafeURL(u) {
 		return ""
 	}
-	keys := make([]string, 0, len(p.GroupLabels))
-	for k := range p.GroupLabels {
-		keys = append(keys, k)
+	u = strings.NewReplacer("<", "%3C", ">", "%3E", "|", "%7C", " ", "%20").Replace(u)
+	return "<" + u + "|" + strings.ReplaceAll(Escape(title), "|", "¦") + ">"
+}
+
+// cut shortens s to at most n characters, ending with "…" when cut, and
+// never inside an escape (&amp;) or a link (<...>).
+func cut(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
 	}
-	slices.Sort(keys)
-	matchers := make([]string, len(keys))
-	for i, k := range keys {
-		matchers[i] = fmt.Sprintf("%s=%q", k, p.GroupLabels[k])
+	r := []rune(s)[:n-1]
+	for i := len(r) - 1; i >= 0 && i >= len(r)-8; i-- {
+		if r[i] == ';' || r[i] == '>' {
+			break
+		}
+		if r[i] == '&' {
+			r = r[:i]
+			break
+		}
 	}
-	return strings.TrimRight(p.ExternalURL, "/") + "/#/silences/new?filter=" + url.QueryEscape("{"+strings.Join(matchers, ", ")+"}")
+	if i := lastIndex(r, '<'); i >= 0 && lastIndex(r, '>') < i {
+		r = r[:i]
+	}
+	return string(r) + "…"
+}
+
+func lastIndex(r []rune, c rune) int {
+	for i := len(r) - 1; i >= 0; i-- {
+		if r[i] == c {
+			return i
+		}
+	}
+	return -1
 }
 
 // Sender delivers messages through the Slack Web API.
@@ -155,39 +191,45 @@ func NewSender(token, apiURL string) *Sender {
 	return &Sender{client: slack.New(token, opts...)}
 }
 
-// RetryAfterError says Slack asked to wait before the next call.
-type RetryAfterError struct{ After time.Duration }
-
-// Error says how long to wait.
-func (e *RetryAfterError) Error() string {
-	return fmt.Sprintf("rate limited by Slack: retry after %s", e.After)
+// permanent lists Slack errors that no retry can mend: the message or the
+// channel must change first.
+var permanent = map[string]bool{
+	"invalid_blocks": true, "invalid_blocks_format": true, "msg_too_long": true, "no_text": true,
+	"too_many_attachments": true, "invalid_attachments": true,
+	"channel_not_found": true, "not_in_channel": true, "is_archived": true, "restricted_action": true,
+	"message_not_found": true, "cant_update_message": true, "edit_window_closed": true,
 }
 
-// Send posts msg to channel, or updates the message channelID/ts when ts is
-// set. It returns the channel ID and timestamp of the message.
-func (s *Sender) Send(ctx context.Context, channel, channelID, ts, msg string) (string, string, error) {
-	var m Message
-	if err := json.Unmarshal([]byte(msg), &m); err != nil {
-		return "", "", fmt.Errorf("stored message: %w", err)
+// Send posts m to channel, or updates the message ref when it is set, and
+// returns the reference of the posted message.
+func (s *Sender) Send(ctx context.Context, channel string, ref notify.Ref, m notify.Message) (notify.Ref, error) {
+	text, blocks := Render(m)
+	opts := []slack.MsgOption{slack.MsgOptionText(text, false)}
+	if len(blocks) > 0 {
+		opts = append(opts, slack.MsgOptionBlocks(blocks...))
 	}
-	var blocks slack.Blocks
-	if err := json.Unmarshal(m.Blocks, &blocks); err != nil {
-		return "", "", fmt.Errorf("stored message blocks: %w", err)
-	}
-	opts := []slack.MsgOption{slack.MsgOptionText(m.Text, false), slack.MsgOptionBlocks(blocks.BlockSet...)}
 	var err error
-	var gotChannel, gotTS string
-	if ts == "" {
-		gotChannel, gotTS, err = s.client.PostMessageContext(ctx, channel, opts...)
+	var got notify.Ref
+	if ref.IsZero() {
+		got.ChannelID, got.MessageID, err = s.client.PostMessageContext(ctx, channel, opts...)
 	} else {
-		gotChannel, gotTS, _, err = s.client.UpdateMessageContext(ctx, channelID, ts, opts...)
-	}
-	var rl *slack.RateLimitedError
-	if errors.As(err, &rl) {
-		return "", "", &RetryAfterError{After: rl.RetryAfter}
+		got.ChannelID, got.MessageID, _, err = s.client.UpdateMessageContext(ctx, ref.ChannelID, ref.MessageID, opts...)
 	}
 	if err != nil {
-		return "", "", fmt.Errorf("slack: %w", err)
+		return notify.Ref{}, classify(err)
 	}
-	return gotChannel, gotTS, nil
+	return got, nil
+}
+
+// classify turns a Slack error into notify's outcomes.
+func classify(err error) error {
+	var rl *slack.RateLimitedError
+	if errors.As(err, &rl) {
+		return &notify.RetryAfterError{After: rl.RetryAfter, Cause: "rate limited by Slack"}
+	}
+	var se slack.SlackErrorResponse
+	if errors.As(err, &se) && permanent[se.Err] {
+		return notify.Permanent("slack refused the message: %s", se.Err)
+	}
+	return fmt.Errorf("slack: %w", err)
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
 const token = "xoxb-very-secret-token"
@@ -26,23 +27,26 @@ func payload() *alerting.Payload {
 	return p
 }
 
+// render renders the alert message of p routed by r: the text and the
+// blocks as JSON.
+func render(p *alerting.Payload, r alerting.Route) (string, json.RawMessage) {
+	text, blocks := Render(alerting.Message(p, r))
+	b, _ := json.Marshal(blocks)
+	return text, b
+}
+
 func TestRender(t *testing.T) {
-	b, err := Render(payload(), alerting.Route{Service: "svc", Team: "t", Channel: "#c", Routed: true, Mention: "U123", Dashboard: "https://d.example.com"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var m Message
-	json.Unmarshal(b, &m)
-	blocks := texts(m.Blocks)
+	text, b := render(payload(), alerting.Route{Service: "svc", Team: "t", Channel: "#c", Routed: true, Mention: "U123", Dashboard: "https://d.example.com"})
+	blocks := texts(b)
 	for _, want := range []string{"<@U123>", "rate &lt;5% &amp; falling", "<https://rb.example.com/a|Runbook>", "<https://d.example.com|Dashboard>", "silences/new?filter=%7Balertname%3D%22A%22%7D"} {
 		if !strings.Contains(blocks, want) {
 			t.Errorf("blocks lack %q:\n%s", want, blocks)
 		}
 	}
-	if !strings.HasPrefix(m.Text, "FIRING (1) A: svc (page) <@U123>") {
-		t.Errorf("text = %q", m.Text)
+	if !strings.HasPrefix(text, "FIRING (1) A: svc (page) <@U123>") {
+		t.Errorf("text = %q", text)
 	}
-	b, _ = Render(payload(), alerting.Route{Service: "x", Channel: "#fallback"})
+	_, b = render(payload(), alerting.Route{Service: "x", Channel: "#fallback"})
 	if !strings.Contains(string(b), "Unrouted") {
 		t.Error("an unrouted message does not say so")
 	}
@@ -94,27 +98,27 @@ func TestSenderOverHTTP(t *testing.T) {
 	}))
 	defer srv.Close()
 	s := NewSender(token, srv.URL)
-	msg, _ := Render(payload(), alerting.Route{Channel: "#c", Routed: true})
+	msg := alerting.Message(payload(), alerting.Route{Channel: "#c", Routed: true})
 	ctx := context.Background()
-	ch, ts, err := s.Send(ctx, "#c", "", "", string(msg))
-	if err != nil || ch != "C1" || ts != "111.222" {
-		t.Fatalf("post = %s %s %v", ch, ts, err)
+	ref, err := s.Send(ctx, "#c", notify.Ref{}, msg)
+	if err != nil || ref.ChannelID != "C1" || ref.MessageID != "111.222" {
+		t.Fatalf("post = %+v %v", ref, err)
 	}
-	if _, _, err := s.Send(ctx, "#c", "C1", "111.222", string(msg)); err != nil {
+	if _, err := s.Send(ctx, "#c", ref, msg); err != nil {
 		t.Fatalf("update: %v", err)
 	}
 	if calls[0] != "/chat.postMessage #c " || calls[1] != "/chat.update C1 111.222" {
 		t.Errorf("calls = %q", calls)
 	}
 	mode = "ratelimit"
-	_, _, err = s.Send(ctx, "#c", "", "", string(msg))
-	var ra *RetryAfterError
+	_, err = s.Send(ctx, "#c", notify.Ref{}, msg)
+	var ra *notify.RetryAfterError
 	if !errors.As(err, &ra) || ra.After != 7*time.Second {
 		t.Errorf("429: %v", err)
 	}
 	for _, m := range []string{"invalid", "down"} {
 		mode = m
-		_, _, err = s.Send(ctx, "#c", "", "", string(msg))
+		_, err = s.Send(ctx, "#c", notify.Ref{}, msg)
 		if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "secret") {
 			t.Errorf("%s: error %v (it must exist and never hold the token)", m, err)
 		}
