@@ -17,11 +17,11 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	v1 "github.com/prometheus/client_golang/api/prometheus/v1"
 	"github.com/prometheus/common/model"
+	"golang.org/x/sync/errgroup"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -119,7 +119,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 	var prom []int
 	for i, s := range slos {
 		out[i] = Status{Service: s.Service, SLO: s.Name, Team: s.Team, Objective: s.Objective, Window: s.Window.String(),
-			PeriodStart: PeriodStart(s.Window, now).UTC(), BudgetTotal: round(100-s.Objective, 9), Firing: []string{}, EvaluatedAt: now.UTC()}
+			PeriodStart: PeriodStart(s.Window, now).UTC(), BudgetTotal: slo.Round(100-s.Objective, 9), Firing: []string{}, EvaluatedAt: now.UTC()}
 		if s.SLI.Events != nil {
 			out[i].Source = SourceEvents
 			e.fromEvents(ctx, &out[i], s, now)
@@ -152,22 +152,21 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 			raw = append(raw, i)
 		}
 	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, max(1, e.Parallel))
+	var g errgroup.Group
+	g.SetLimit(max(1, e.Parallel))
 	for _, i := range raw {
-		wg.Go(func() {
-			sem <- struct{}{}
-			defer func() { <-sem }()
+		g.Go(func() error {
 			out[i].Source = SourceRaw
 			r, err := e.rawRatios(ctx, slos[i], now)
 			if err != nil {
 				out[i].State, out[i].Reason = StateUnknown, "prometheus: "+err.Error()
-				return
+				return nil
 			}
 			finish(&out[i], slos[i], r)
+			return nil
 		})
 	}
-	wg.Wait()
+	g.Wait()
 	return out
 }
 
@@ -215,7 +214,7 @@ func finish(st *Status, s *slo.SLO, r ratios) {
 	st.BurnRates = map[string]float64{}
 	for w, v := range r {
 		if w != periodKey {
-			st.BurnRates[w] = round(v/budget, 6)
+			st.BurnRates[w] = slo.Round(v/budget, 6)
 		}
 	}
 	period, ok := r[periodKey]
@@ -223,14 +222,14 @@ func finish(st *Status, s *slo.SLO, r ratios) {
 		st.State, st.Reason = StateNoData, "no traffic in the period: the SLI is undefined, not 100% and not 0%"
 		return
 	}
-	sli := round(100*(1-period), 6)
-	remaining := round(100*(1-period/budget), 6)
+	sli := slo.Round(100*(1-period), 6)
+	remaining := slo.Round(100*(1-period/budget), 6)
 	st.SLI, st.BudgetRemaining = &sli, &remaining
 	st.State = StateOK
 	if remaining <= 0 {
 		st.State = StateExhausted
 	}
-	for _, sev := range []string{"page", "ticket"} {
+	for _, sev := range slo.Severities {
 		for _, bw := range slo.BurnWindows(s.Window.Length()) {
 			short, okS := st.BurnRates[slo.FormatDuration(bw.Short)]
 			long, okL := st.BurnRates[slo.FormatDuration(bw.Long)]
@@ -241,16 +240,11 @@ func finish(st *Status, s *slo.SLO, r ratios) {
 	}
 }
 
-func round(f float64, digits int) float64 {
-	p := math.Pow10(digits)
-	return math.Round(f*p) / p
-}
-
 // recorded reads the recorded ratios of every SLO that has them: one query
 // per window and one per calendar period, whatever the number of SLOs.
 func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, now time.Time) (map[string]ratios, error) {
 	// Which SLOs have recordings, with or without traffic.
-	present, err := e.vector(ctx, `count by (sloth_id) (last_over_time(slo:sli_total:rate5m[15m]))`, now)
+	present, err := e.vector(ctx, `count by (sloth_id) (last_over_time(`+slo.SeriesTotal+`[15m]))`, now)
 	if err != nil {
 		return nil, err
 	}
@@ -278,7 +272,7 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 		}
 	}
 	for _, w := range slices.Sorted(maps.Keys(windows)) {
-		v, err := e.vector(ctx, `slo:sli_error:ratio_rate`+w, now)
+		v, err := e.vector(ctx, slo.SeriesRatioPrefix+w, now)
 		if err != nil {
 			return nil, err
 		}
@@ -296,7 +290,7 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 		if secs < 60 {
 			continue // the period just began: no data yet
 		}
-		q := fmt.Sprintf(`sum by (sloth_id) (sum_over_time(slo:sli_errors:rate5m[%ds])) / (sum by (sloth_id) (sum_over_time(slo:sli_total:rate5m[%ds])) > 0)`, secs, secs)
+		q := fmt.Sprintf(`sum by (sloth_id) (sum_over_time(%s[%ds])) / (sum by (sloth_id) (sum_over_time(%s[%ds])) > 0)`, slo.SeriesErrors, secs, slo.SeriesTotal, secs)
 		v, err := e.vector(ctx, q, now)
 		if err != nil {
 			return nil, err

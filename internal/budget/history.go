@@ -42,11 +42,11 @@ func (e *Evaluator) History(ctx context.Context, s *slo.SLO, from, to time.Time,
 	r := v1.Range{Start: from, End: to, Step: step}
 	period := slo.FormatDuration(s.Window.Length())
 	sel := fmt.Sprintf(`{sloth_id=%q}`, s.ID())
-	ratio, err := e.rangeSeries(ctx, "slo:sli_error:ratio_rate"+period+sel, r)
+	ratio, err := e.rangeSeries(ctx, slo.SeriesRatioPrefix+period+sel, r)
 	if err != nil {
 		return nil, err
 	}
-	burn, err := e.rangeSeries(ctx, "slo:sli_error:ratio_rate1h"+sel, r)
+	burn, err := e.rangeSeries(ctx, slo.SeriesRatioPrefix+"1h"+sel, r)
 	if err != nil {
 		return nil, err
 	}
@@ -54,9 +54,9 @@ func (e *Evaluator) History(ctx context.Context, s *slo.SLO, from, to time.Time,
 	var out []Point
 	for _, t := range sortedTimes(ratio) {
 		v := ratio[t]
-		p := Point{Time: t.UTC(), SLI: round(100*(1-v), 6), BudgetRemaining: round(100*(1-v/budget), 6)}
+		p := Point{Time: t.UTC(), SLI: slo.Round(100*(1-v), 6), BudgetRemaining: slo.Round(100*(1-v/budget), 6)}
 		if b, ok := burn[t]; ok {
-			br := round(b/budget, 6)
+			br := slo.Round(b/budget, 6)
 			p.BurnRate1h = &br
 		}
 		out = append(out, p)

@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
 )
 
 // TestWebhookBurstSurvivesSIGKILL kills tsuna in the middle of a burst of
 // webhooks, restarts it, and finds every webhook that got a 2xx stored and
 // every queued chat message delivered.
 func TestWebhookBurstSurvivesSIGKILL(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		fake := &slackFake{}
 		slack := httptest.NewServer(fake)
 		defer slack.Close()

@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsuna-sre/tsuna/internal/alerting/alertingtest"
+
 	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
 )
 
 const (
@@ -80,18 +83,7 @@ func (f *slackFake) snapshot() (posts, updates []slackCall) {
 }
 
 // notification is an Alertmanager webhook body for one alert of a service.
-func notification(status, service, alertname string) string {
-	ends := "0001-01-01T00:00:00Z"
-	if status == "resolved" {
-		ends = "2026-11-23T01:10:00Z"
-	}
-	return fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"%s\"}","truncatedAlerts":0,"status":%q,"receiver":"tsuna",
-"groupLabels":{"alertname":%q},"commonLabels":{"alertname":%q,"service":%q,"severity":"page"},
-"commonAnnotations":{"summary":"Checkout errors above 5%%","description":"5xx ratio is 7%%"},"externalURL":"http://127.0.0.1:9093",
-"alerts":[{"status":%q,"labels":{"alertname":%q,"service":%q,"severity":"page"},"annotations":{"summary":"Checkout errors above 5%%"},
-"startsAt":"2026-11-23T01:00:00Z","endsAt":%q,"generatorURL":"http://127.0.0.1:9090/graph?g0.expr=up","fingerprint":"fp-%s-%s"}],"newField":"ignored"}`,
-		alertname, status, alertname, alertname, service, status, alertname, service, ends, service, alertname)
-}
+var notification = alertingtest.Webhook
 
 // waitUntil waits for cond, up to a generous bound: a message claimed by
 // a killed tsuna waits for its 30 s lease to end.
@@ -107,7 +99,7 @@ func waitUntil(t *testing.T, srv *testServer, what string, cond func() bool) {
 }
 
 func TestAlertmanagerToSlack(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		fake := &slackFake{}
 		slack := httptest.NewServer(fake)
 		defer slack.Close()

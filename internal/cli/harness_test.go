@@ -17,7 +17,6 @@ import (
 
 	"github.com/tsuna-sre/tsuna/internal/cli"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
-	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
 // adminSecret is the bootstrap admin token of every test server.
@@ -55,19 +54,6 @@ var (
 	buildOnce sync.Once
 	buildErr  error
 )
-
-// forEachEngine runs fn on a fresh SQLite file and a fresh PostgreSQL database.
-func forEachEngine(t *testing.T, fn func(t *testing.T, dsn string)) {
-	for _, engine := range []string{store.SQLite, store.Postgres} {
-		t.Run(engine, func(t *testing.T) {
-			dsn := filepath.Join(t.TempDir(), "tsuna.db")
-			if engine == store.Postgres {
-				dsn = pgtest.DSN(t)
-			}
-			fn(t, dsn)
-		})
-	}
-}
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
 type syncBuffer struct {

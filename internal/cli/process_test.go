@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -62,7 +63,7 @@ func startProcess(t *testing.T, db string, env []string, args ...string) *proc {
 }
 
 func TestCatalogSurvivesSIGKILLRightAfterApply(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		env := []string{"TSUNA_BOOTSTRAP_TOKEN=" + adminSecret}
 		p := startProcess(t, dsn, env)
 		r := run(t, map[string]string{"TSUNA_SERVER": p.url, "TSUNA_TOKEN": adminSecret}, "apply", exampleCatalog)
@@ -129,7 +130,7 @@ func TestBootstrapTokenPrintedOnce(t *testing.T) {
 }
 
 func TestAuditVerifyNamesTamperedRecord(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		startServer(t, dsn, "--catalog", exampleCatalog).stop()
 		if r := run(t, nil, "audit", "verify", "--db", dsn); r.code != 0 || !strings.Contains(r.stdout, "audit log intact: 16 records verified") {
 			t.Fatalf("intact: %d %s %s", r.code, r.stdout, r.stderr)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
 )
 
 const exampleCatalog = "../../examples/catalog"
@@ -63,7 +64,7 @@ func auditLen(t *testing.T, srv *testServer) int {
 }
 
 func TestServerEndpoints(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog)
 		u := srv.url
 
@@ -153,7 +154,7 @@ func TestServerEndpoints(t *testing.T) {
 }
 
 func TestRolesAndTeamScope(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog)
 		admin := cliVars(srv, adminSecret)
 
@@ -251,7 +252,7 @@ func TestRolesAndTeamScope(t *testing.T) {
 }
 
 func TestApplySemantics(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn)
 		admin := cliVars(srv, adminSecret)
 		r := run(t, admin, "apply", "--dry-run", exampleCatalog)

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/budget"
+	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/promtest"
 )
 
@@ -238,7 +239,7 @@ scrape_configs:
 // TestSLOStatusWithoutPrometheus: an unreachable Prometheus gives unknown,
 // never a number, and the gate follows the policy for unknown budgets.
 func TestSLOStatusWithoutPrometheus(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		dead := fmt.Sprintf("http://127.0.0.1:%d", promtest.FreePort(t))
 		srv := startServer(t, dsn, "--catalog", exampleCatalog, "--prometheus-url", dead)
 		vars := cliVars(srv, adminSecret)
@@ -298,7 +299,7 @@ slos:
 // its budget: computed the same way, retries counted once, bad pushes
 // refused whole.
 func TestEventStoreSLO(t *testing.T) {
-	forEachEngine(t, func(t *testing.T, dsn string) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
 		srv := startServer(t, dsn, "--catalog", dir)

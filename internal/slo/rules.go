@@ -32,9 +32,13 @@ type Rule struct {
 
 // Series names. They follow Sloth's, so dashboards built for Sloth work.
 const (
-	seriesErrors      = "slo:sli_errors:rate5m"
-	seriesTotal       = "slo:sli_total:rate5m"
-	seriesRatioPrefix = "slo:sli_error:ratio_rate"
+	// SeriesErrors and SeriesTotal are the recorded 5-minute rates of
+	// bad and all events, by sloth_id.
+	SeriesErrors = "slo:sli_errors:rate5m"
+	SeriesTotal  = "slo:sli_total:rate5m"
+	// SeriesRatioPrefix, followed by a window ("5m", "30d"), names the
+	// recorded error ratio over that window.
+	SeriesRatioPrefix = "slo:sli_error:ratio_rate"
 )
 
 // Windows returns every window an SLO's rules record: the alert windows,
@@ -107,10 +111,10 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 // weighs by its traffic. No traffic gives no sample, never 0 or 1.
 func (s *SLO) ratioExpr(sel string, w time.Duration) string {
 	if w == 5*time.Minute {
-		return seriesErrors + sel + "\n/\n(" + seriesTotal + sel + " > 0)"
+		return SeriesErrors + sel + "\n/\n(" + SeriesTotal + sel + " > 0)"
 	}
 	d := FormatDuration(w)
-	return "sum_over_time(" + seriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + seriesTotal + sel + "[" + d + "]) > 0)"
+	return "sum_over_time(" + SeriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + SeriesTotal + sel + "[" + d + "]) > 0)"
 }
 
 // Groups returns the rule groups of s: recordings, metadata, alerts. An SLO
@@ -126,8 +130,8 @@ func (s *SLO) Groups() []RuleGroup {
 	if counted {
 		// Bad events default to 0 where none were seen but traffic was.
 		rec = append(rec,
-			Rule{Record: seriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
-			Rule{Record: seriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
+			Rule{Record: SeriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
+			Rule{Record: SeriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
 	}
 	for _, w := range s.Windows() {
 		expr := ""
@@ -136,11 +140,11 @@ func (s *SLO) Groups() []RuleGroup {
 			expr = s.ratioExpr(sel, w)
 		case w == s.Window.Length():
 			// A raw ratio carries no event counts: time-weighted average.
-			expr = "avg_over_time(" + seriesRatioPrefix + "5m" + sel + "[" + FormatDuration(w) + "])"
+			expr = "avg_over_time(" + SeriesRatioPrefix + "5m" + sel + "[" + FormatDuration(w) + "])"
 		default:
 			expr = Expand(s.SLI.Raw, w)
 		}
-		rec = append(rec, Rule{Record: seriesRatioPrefix + FormatDuration(w), Expr: expr, Labels: with(base, "sloth_window", FormatDuration(w))})
+		rec = append(rec, Rule{Record: SeriesRatioPrefix + FormatDuration(w), Expr: expr, Labels: with(base, "sloth_window", FormatDuration(w))})
 	}
 	groups := []RuleGroup{{Name: "slo-sli-recordings-" + s.ID(), Rules: rec}}
 	groups = append(groups, RuleGroup{Name: "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
@@ -155,16 +159,16 @@ func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) 
 
 func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 	period := FormatDuration(s.Window.Length())
-	budget := formatFloat(round(s.Budget(), 12))
+	budget := formatFloat(Round(s.Budget(), 12))
 	rules := []Rule{
-		{Record: "slo:objective:ratio", Expr: fmt.Sprintf("vector(%s)", formatFloat(round(s.Objective/100, 12))), Labels: base},
+		{Record: "slo:objective:ratio", Expr: fmt.Sprintf("vector(%s)", formatFloat(Round(s.Objective/100, 12))), Labels: base},
 		{Record: "slo:error_budget:ratio", Expr: fmt.Sprintf("vector(%s)", budget), Labels: base},
 		{Record: "slo:time_period:days", Expr: fmt.Sprintf("vector(%s)", formatFloat(s.Window.Length().Hours()/24)), Labels: base},
-		{Record: "slo:current_burn_rate:ratio", Expr: fmt.Sprintf("%s5m%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", seriesRatioPrefix, sel, sel), Labels: base},
+		{Record: "slo:current_burn_rate:ratio", Expr: fmt.Sprintf("%s5m%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", SeriesRatioPrefix, sel, sel), Labels: base},
 	}
 	if s.Window.Calendar == "" { // a calendar period's start moves: tsuna computes it when evaluating
 		rules = append(rules,
-			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", seriesRatioPrefix, period, sel, sel), Labels: base},
+			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", SeriesRatioPrefix, period, sel, sel), Labels: base},
 			Rule{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + sel, Labels: base})
 	}
 	info := with(base, "sloth_objective", formatFloat(s.Objective), "sloth_spec", s.Source, "sloth_mode", "tsuna", "tsuna_window", s.Window.String())
@@ -175,10 +179,10 @@ func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 // windows of one of its pairs burn above the pair's factor.
 func (s *SLO) alertRules(sel string, counted bool) []Rule {
 	var out []Rule
-	budget := formatFloat(round(s.Budget(), 12))
-	for _, sev := range []string{"page", "ticket"} {
+	budget := formatFloat(Round(s.Budget(), 12))
+	for _, sev := range Severities {
 		spec := s.Alerting.Page
-		if sev == "ticket" {
+		if sev == SeverityTicket {
 			spec = s.Alerting.Ticket
 		}
 		if spec.Disabled {
@@ -190,10 +194,10 @@ func (s *SLO) alertRules(sel string, counted bool) []Rule {
 				continue
 			}
 			threshold := "(" + formatFloat(bw.Factor) + " * " + budget + ")"
-			cond := "max(" + seriesRatioPrefix + FormatDuration(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
-				"max(" + seriesRatioPrefix + FormatDuration(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
+			cond := "max(" + SeriesRatioPrefix + FormatDuration(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
+				"max(" + SeriesRatioPrefix + FormatDuration(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
 			if counted && s.Alerting.MinEvents > 0 {
-				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + seriesTotal + sel + "[" + FormatDuration(bw.Long) + "]) * " +
+				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + SeriesTotal + sel + "[" + FormatDuration(bw.Long) + "]) * " +
 					formatFloat(bw.Long.Seconds()) + " >= " + formatFloat(s.Alerting.MinEvents) + ")"
 			}
 			pairs = append(pairs, "(\n"+indent(cond)+"\n)")

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/prometheus/common/model"
 )
 
 // Sources: the format an SLO was read from.
@@ -24,6 +26,16 @@ const (
 	CalendarMonth      = "month"
 	CalendarWeek       = "week"
 )
+
+// Alert severities of the burn-rate alerts: a page wakes someone, a ticket
+// waits for working hours.
+const (
+	SeverityPage   = "page"
+	SeverityTicket = "ticket"
+)
+
+// Severities lists the alert severities, page first.
+var Severities = []string{SeverityPage, SeverityTicket}
 
 // SLO is one objective of one service, whatever format declared it.
 type SLO struct {
@@ -129,7 +141,7 @@ type AlertSpec struct {
 
 // BurnWindow is one pair of windows of a multi-window multi-burn-rate alert.
 type BurnWindow struct {
-	Severity string        // "page" or "ticket"
+	Severity string        // SeverityPage or SeverityTicket
 	Long     time.Duration // the long window
 	Short    time.Duration // 1/12 of the long window
 	Spent    float64       // share of the period's budget spent at Factor over Long
@@ -142,10 +154,10 @@ var standardWindows = []struct {
 	long, short time.Duration
 	spent       float64
 }{
-	{"page", time.Hour, 5 * time.Minute, 0.02},
-	{"page", 6 * time.Hour, 30 * time.Minute, 0.05},
-	{"ticket", Day, 2 * time.Hour, 0.10},
-	{"ticket", 3 * Day, 6 * time.Hour, 0.10},
+	{SeverityPage, time.Hour, 5 * time.Minute, 0.02},
+	{SeverityPage, 6 * time.Hour, 30 * time.Minute, 0.05},
+	{SeverityTicket, Day, 2 * time.Hour, 0.10},
+	{SeverityTicket, 3 * Day, 6 * time.Hour, 0.10},
 }
 
 // BurnWindows returns the alert windows for a period: the workbook's
@@ -154,12 +166,13 @@ func BurnWindows(period time.Duration) []BurnWindow {
 	out := make([]BurnWindow, len(standardWindows))
 	for i, w := range standardWindows {
 		factor := w.spent * float64(period) / float64(w.long)
-		out[i] = BurnWindow{Severity: w.severity, Long: w.long, Short: w.short, Spent: w.spent, Factor: round(factor, 6)}
+		out[i] = BurnWindow{Severity: w.severity, Long: w.long, Short: w.short, Spent: w.spent, Factor: Round(factor, 6)}
 	}
 	return out
 }
 
-func round(f float64, digits int) float64 {
+// Round rounds f to digits decimal places, as its decimal form reads.
+func Round(f float64, digits int) float64 {
 	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', digits, 64), 64)
 	return v
 }
@@ -179,36 +192,17 @@ func (d *Duration) UnmarshalText(b []byte) error {
 }
 
 // ParseDuration reads a Prometheus duration: a number and a unit of
-// ms, s, m, h, d, w or y, possibly several ("1d12h").
+// ms, s, m, h, d, w or y, possibly several, largest first ("1d12h"). Its
+// error says how to write one.
 func ParseDuration(s string) (time.Duration, error) {
-	units := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
-		"d": Day, "w": 7 * Day, "y": 365 * Day}
-	if s == "" {
-		return 0, fmt.Errorf("empty duration")
+	d, err := model.ParseDuration(s)
+	if err != nil {
+		if s == "" {
+			return 0, fmt.Errorf("empty duration")
+		}
+		return 0, fmt.Errorf("%q is not a duration: write a number and a unit (ms, s, m, h, d, w or y), such as 30d, 28d or 7d", s)
 	}
-	var total time.Duration
-	rest := s
-	for rest != "" {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		j := i
-		for j < len(rest) && (rest[j] < '0' || rest[j] > '9') {
-			j++
-		}
-		if i == 0 || j == i {
-			return 0, fmt.Errorf("%q is not a duration: write a number and a unit, such as 30d, 28d or 7d", s)
-		}
-		n, err := strconv.Atoi(rest[:i])
-		unit, ok := units[rest[i:j]]
-		if err != nil || !ok {
-			return 0, fmt.Errorf("%q is not a duration: use the units ms, s, m, h, d, w or y", s)
-		}
-		total += time.Duration(n) * unit
-		rest = rest[j:]
-	}
-	return total, nil
+	return time.Duration(d), nil
 }
 
 // FormatDuration writes d in the largest Prometheus unit that divides it.

@@ -7,19 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tsuna-sre/tsuna/internal/alerting/alertingtest"
+
 	"github.com/tsuna-sre/tsuna/internal/alerting"
 	"github.com/tsuna-sre/tsuna/internal/notify"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
-func payload(group, status string, alerts ...string) *alerting.Payload {
-	p := &alerting.Payload{Version: "4", GroupKey: group, Status: status, Receiver: "tsuna"}
-	for _, fp := range alerts {
-		p.Alerts = append(p.Alerts, alerting.Alert{Status: status, Fingerprint: fp, Labels: map[string]string{"alertname": fp},
-			StartsAt: time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)})
-	}
-	return p
-}
+var payload = alertingtest.Payload
 
 func record(t *testing.T, db *store.DB, p *alerting.Payload, msg string) bool {
 	t.Helper()

@@ -20,14 +20,10 @@ func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([
 	var out []delivery.Item
 	err := d.tx(ctx, func(tx *sql.Tx) error {
 		now := d.nowUTC()
-		lock := ""
-		if d.engine == Postgres {
-			// Claims are short: serialise them across replicas, so two never
-			// see the same group free at once.
-			if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412720002)`); err != nil {
-				return fmt.Errorf("claim outbox: %w", err)
-			}
-			lock = " FOR UPDATE OF o SKIP LOCKED"
+		// Claims are short: serialise them across replicas, so two never
+		// see the same group free at once.
+		if err := d.d.lock(ctx, tx, lockOutbox); err != nil {
+			return fmt.Errorf("claim outbox: %w", err)
 		}
 		// A group with a message in flight (leased) or backing off waits:
 		// its first post must land before anything updates it.
@@ -35,7 +31,7 @@ func (d *DB) ClaimOutbox(ctx context.Context, limit int, lease time.Duration) ([
 			FROM outbox o LEFT JOIN chat_threads t ON t.group_key = o.group_key AND t.channel = o.channel
 			WHERE o.state = 'pending' AND o.next_attempt_at <= $1
 			AND NOT EXISTS (SELECT 1 FROM outbox b WHERE b.group_key = o.group_key AND b.channel = o.channel AND b.state = 'pending' AND b.next_attempt_at > $1)
-			ORDER BY o.id LIMIT $2`+lock, now, limit*4)
+			ORDER BY o.id LIMIT $2`+d.d.skipLocked("o"), now, limit*4)
 		if err != nil {
 			return fmt.Errorf("claim outbox: %w", err)
 		}

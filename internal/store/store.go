@@ -7,7 +7,6 @@ import (
 	"context"
 	"database/sql"
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -15,7 +14,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -34,10 +32,10 @@ const (
 
 // DB is tsuna's database.
 type DB struct {
-	db     *sql.DB
-	engine string
-	log    *slog.Logger
-	now    func() time.Time
+	db  *sql.DB
+	d   dialect
+	log *slog.Logger
+	now func() time.Time
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -51,52 +49,21 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &DB{log: log, now: time.Now}
+	d := &DB{d: dialectOf(dsn), log: log, now: time.Now}
 	var err error
-	if IsPostgresDSN(dsn) {
-		d.engine = Postgres
-		d.db, err = sql.Open("pgx", dsn)
-		if err == nil {
-			d.db.SetMaxOpenConns(16)
-			d.db.SetMaxIdleConns(16)
-			d.db.SetConnMaxIdleTime(5 * time.Minute)
-		}
-	} else {
-		d.engine = SQLite
-		d.db, err = sql.Open("sqlite", sqliteDSN(dsn))
-		if err == nil {
-			d.db.SetMaxOpenConns(8)
-			d.db.SetMaxIdleConns(8)
-		}
-	}
+	d.db, err = d.d.open(dsn)
 	if err != nil {
-		return nil, fmt.Errorf("open %s database: %w", d.engine, err)
+		return nil, fmt.Errorf("open %s database: %w", d.d.engine, err)
 	}
 	if err := d.db.PingContext(ctx); err != nil {
 		d.db.Close()
-		return nil, fmt.Errorf("open %s database: %s", d.engine, redact(err, dsn))
+		return nil, fmt.Errorf("open %s database: %s", d.d.engine, redact(err, dsn))
 	}
 	if err := d.migrate(ctx); err != nil {
 		d.db.Close()
 		return nil, err
 	}
 	return d, nil
-}
-
-// sqliteDSN turns a path into a modernc DSN: WAL for concurrent readers,
-// synchronous=FULL so an acknowledged commit survives power loss, foreign
-// keys on, and write transactions that take the write lock at BEGIN so two
-// writers never deadlock on a lock upgrade.
-func sqliteDSN(path string) string {
-	path = strings.TrimPrefix(path, "sqlite://")
-	q := url.Values{}
-	q.Add("_pragma", "journal_mode(WAL)")
-	q.Add("_pragma", "synchronous(FULL)")
-	q.Add("_pragma", "foreign_keys(1)")
-	q.Add("_pragma", "busy_timeout(10000)")
-	q.Set("_txlock", "immediate")
-	q.Set("_time_format", "sqlite")
-	return "file:" + path + "?" + q.Encode()
 }
 
 // redact removes a DSN's password from an error message.
@@ -111,10 +78,7 @@ func redact(err error, dsn string) string {
 }
 
 func (d *DB) migrate(ctx context.Context) error {
-	dialect, dir := goose.DialectSQLite3, "migrations/sqlite"
-	if d.engine == Postgres {
-		dialect, dir = goose.DialectPostgres, "migrations/postgres"
-	}
+	dialect, dir := d.d.migrations()
 	sub, err := fs.Sub(migrations, dir)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
@@ -125,7 +89,7 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	results, err := p.Up(ctx)
 	if err != nil {
-		return fmt.Errorf("migrate %s database: %w", d.engine, err)
+		return fmt.Errorf("migrate %s database: %w", d.d.engine, err)
 	}
 	for _, r := range results {
 		d.log.Info("applied migration", "version", r.Source.Version, "path", r.Source.Path, "duration", r.Duration)
@@ -134,7 +98,7 @@ func (d *DB) migrate(ctx context.Context) error {
 }
 
 // Engine returns SQLite or Postgres.
-func (d *DB) Engine() string { return d.engine }
+func (d *DB) Engine() string { return d.d.engine }
 
 // Close closes the database.
 func (d *DB) Close() error { return d.db.Close() }
@@ -167,31 +131,15 @@ func (d *DB) tx(ctx context.Context, fn func(*sql.Tx) error) error {
 	return nil
 }
 
-// lockAudit serialises writers of the audit chain. SQLite's immediate
-// transactions already hold the write lock.
+// lockAudit serialises writers of the audit chain.
 func (d *DB) lockAudit(ctx context.Context, tx *sql.Tx) error {
-	if d.engine != Postgres {
-		return nil
-	}
-	_, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock(7412720001)`)
-	return err
-}
-
-func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == "23505"
-	}
-	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint failed")
+	return d.d.lock(ctx, tx, lockAudit)
 }
 
 // nowUTC is the store's clock at the audit log's precision.
 func (d *DB) nowUTC() time.Time { return d.now().UTC().Truncate(time.Microsecond) }
 
 // placeholders returns "(p,p,...),(...)" for rows rows of cols columns.
-// Bulk statements use SQLite's anonymous "?" there: SQLite resolves each
-// "$N" by a linear search of the names before it, which makes a statement
-// of thousands of "$N" quadratic. PostgreSQL takes "$1", "$2", ...
 func (d *DB) placeholders(rows, cols int) string {
 	var b strings.Builder
 	n := 1
@@ -204,11 +152,7 @@ func (d *DB) placeholders(rows, cols int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			if d.engine == Postgres {
-				fmt.Fprintf(&b, "$%d", n)
-			} else {
-				b.WriteByte('?')
-			}
+			d.d.placeholder(&b, n)
 			n++
 		}
 		b.WriteByte(')')

@@ -5,7 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"path/filepath"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -25,23 +25,17 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 // PostgreSQL database.
 func forEachEngine(t *testing.T, fn func(t *testing.T, db *store.DB, dsn string)) {
 	t.Helper()
-	for _, engine := range []string{store.SQLite, store.Postgres} {
-		t.Run(engine, func(t *testing.T) {
-			dsn := filepath.Join(t.TempDir(), "tsuna.db")
-			if engine == store.Postgres {
-				dsn = pgtest.DSN(t)
-			}
-			db, err := store.Open(context.Background(), dsn, nil)
-			if err != nil {
-				t.Fatalf("open: %v", err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if db.Engine() != engine {
-				t.Fatalf("engine = %s, want %s", db.Engine(), engine)
-			}
-			fn(t, db, dsn)
-		})
-	}
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
+		db, err := store.Open(context.Background(), dsn, nil)
+		if err != nil {
+			t.Fatalf("open: %v", err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if engine := path.Base(t.Name()); db.Engine() != engine {
+			t.Fatalf("engine = %s, want %s", db.Engine(), engine)
+		}
+		fn(t, db, dsn)
+	})
 }
 
 func parse(t *testing.T, yaml string) []catalog.Object {

@@ -29,7 +29,7 @@ func (d *DB) CreateToken(ctx context.Context, t *auth.Token, secretHash string, 
 		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO tokens (name, role, team, hash, created_at, created_by) VALUES ($1, $2, $3, $4, $5, $6)`,
 			t.Name, t.Role, t.Team, secretHash, t.CreatedAt, t.CreatedBy)
-		if isUniqueViolation(err) {
+		if d.d.isUniqueViolation(err) {
 			return tsuna.Errorf(tsuna.ECONFLICT, "a token named %q exists or existed; token names are never reused, pick another", t.Name)
 		} else if err != nil {
 			return fmt.Errorf("create token: %w", err)

@@ -18,6 +18,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/tsuna-sre/tsuna/internal/alerting/alertingtest"
 )
 
 func main() {
@@ -90,9 +92,5 @@ func loopback(host string) bool {
 
 // payload is a firing notification of its own alert group, so each is stored.
 func payload(i int64) []byte {
-	return fmt.Appendf(nil, `{"version":"4","groupKey":"{}:{alertname=\"Load%d\"}","status":"firing","receiver":"tsuna",
-"groupLabels":{"alertname":"Load%d"},"commonLabels":{"alertname":"Load%d","service":"checkout-api","severity":"ticket"},
-"commonAnnotations":{"summary":"load test %d"},"externalURL":"http://127.0.0.1:9093",
-"alerts":[{"status":"firing","labels":{"alertname":"Load%d","service":"checkout-api","severity":"ticket"},"annotations":{"summary":"load test %d"},
-"startsAt":"2026-11-23T01:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"http://127.0.0.1:9090/graph","fingerprint":"load%d"}]}`, i, i, i, i, i, i, i)
+	return []byte(alertingtest.Webhook("firing", "checkout-api", fmt.Sprintf("Load%d", i)))
 }
