@@ -93,6 +93,8 @@ func New(t testing.TB, spec []byte) *Validator {
 		IncludeResponseStatus: true,
 		MultiError:            true,
 		SkipSettingDefaults:   true,
+		// A body the document does not describe is an error too.
+		RejectWhenRequestBodyNotSpecified: true,
 	}
 	opts.WithCustomSchemaErrorFunc(schemaError)
 	return &Validator{t: t, doc: doc, router: router, opts: opts, seen: map[string]map[int]bool{}}
@@ -251,13 +253,15 @@ func (v *Validator) report(req *http.Request, reqBody []byte, status int, header
 }
 
 func (v *Validator) check(req *http.Request, reqBody []byte, status int, header http.Header, body []byte) []error {
-	method := req.Method
-	if method == http.MethodHead {
-		// Served as GET without the body.
-		req = req.Clone(req.Context())
-		req.Method, body = http.MethodGet, nil
-	}
 	route, params, err := v.router.FindRoute(req)
+	if err != nil && req.Method == http.MethodHead {
+		// Served as the GET, without the body.
+		get := req.Clone(req.Context())
+		get.Method = http.MethodGet
+		if r, p, gerr := v.router.FindRoute(get); gerr == nil {
+			req, route, params, err, body = get, r, p, nil, nil
+		}
+	}
 	if err != nil {
 		return v.unrouted(req, err, status, header, body)
 	}
@@ -306,6 +310,8 @@ func (v *Validator) checkRequest(req *http.Request, reqBody []byte, route *route
 		o := *v.opts
 		o.ExcludeRequestBody = true
 		opts = &o
+		req.Body = http.NoBody
+	} else if len(reqBody) == 0 {
 		req.Body = http.NoBody
 	} else {
 		req.Body = io.NopCloser(bytes.NewReader(reqBody))
