@@ -56,6 +56,7 @@ func Message(p *Payload, r Route) notify.Message {
 	}
 	if r.Mention != "" && p.Status == StateFiring {
 		m.Mentions = []string{r.Mention}
+		m.Fields = append(m.Fields, notify.Field{Name: "On call", Users: m.Mentions})
 	}
 	runbook := r.Runbook
 	if v := ann("runbook_url"); v != "" {

@@ -3,7 +3,6 @@ package cli_test
 import (
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,11 +19,9 @@ import (
 // every queued chat message delivered.
 func TestWebhookBurstSurvivesSIGKILL(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		fake := &slackFake{}
-		slack := httptest.NewServer(fake)
-		defer slack.Close()
-		env := []string{"TSUNA_BOOTSTRAP_TOKEN=" + adminSecret, "TSUNA_ALERTMANAGER_TOKEN=" + amSecret, "TSUNA_SLACK_TOKEN=" + slackToken}
-		args := []string{"--catalog", exampleCatalog, "--slack-api-url", slack.URL}
+		fake := newSlackFake(t)
+		env := []string{"TSUNA_BOOTSTRAP_TOKEN=" + adminSecret, "TSUNA_ALERTMANAGER_TOKEN=" + amSecret, "TSUNA_SLACK_TOKEN=" + fake.Token()}
+		args := []string{"--catalog", exampleCatalog, "--slack-api-url", fake.URL() + "/api/"}
 		p := startProcess(t, dsn, env, args...)
 
 		const senders, perSender = 10, 40

@@ -21,11 +21,9 @@ import (
 func TestPrometheusAlertmanagerTsunaSlack(t *testing.T) {
 	promtest.Binary(t, "prometheus")
 	promtest.Binary(t, "prometheus-alertmanager")
-	fake := &slackFake{}
-	slack := httptest.NewServer(fake)
-	defer slack.Close()
+	fake := newSlackFake(t)
 	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", exampleCatalog, "--alertmanager-token", amSecret,
-		"--slack-token", slackToken, "--slack-api-url", slack.URL)
+		"--slack-token", fake.Token(), "--slack-api-url", fake.URL()+"/api/")
 
 	dir := t.TempDir()
 	creds := filepath.Join(dir, "token")

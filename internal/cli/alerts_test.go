@@ -1,85 +1,62 @@
 package cli_test
 
 import (
-	"encoding/json"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
+	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting/alertingtest"
+	"github.com/tsuna-sre/tsuna/internal/chatfake"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
 )
 
-const (
-	slackToken = "xoxb-test-token-secret"
-	amSecret   = "am-webhook-secret-0123456789"
-)
+const amSecret = "am-webhook-secret-0123456789"
 
-// slackFake is a Slack Web API fake that checks what Slack checks (the bot
-// token, a channel, valid blocks) and can fail on demand.
+// slackFake is the chat fake with the example catalog's channels, the bot
+// a member of each.
 type slackFake struct {
-	mu       sync.Mutex
-	posts    []slackCall
-	updates  []slackCall
-	failures []int    // statuses to answer before succeeding: 500, 429
-	seenAuth []string // tokens seen
+	*chatfake.Fake
 }
 
+// slackCall is a message as posted, or one update of it.
 type slackCall struct{ Channel, TS, Text, Blocks string }
 
-func (f *slackFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	r.ParseForm()
-	token := r.Form.Get("token") // Slack takes the token as a form field or a bearer header
-	if h, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
-		token = h
+func newSlackFake(t *testing.T) *slackFake {
+	f := &slackFake{chatfake.New(t)}
+	for _, name := range []string{"checkout-alerts", "identity", "payments-alerts", "platform-ops", "storefront", "alerts-unrouted"} {
+		f.Join(f.AddChannel(name), chatfake.BotUserID)
 	}
-	f.seenAuth = append(f.seenAuth, token)
-	w.Header().Set("Content-Type", "application/json")
-	if token != slackToken {
-		fmt.Fprint(w, `{"ok":false,"error":"invalid_auth"}`)
-		return
-	}
-	if len(f.failures) > 0 {
-		code := f.failures[0]
-		f.failures = f.failures[1:]
-		if code == 429 {
-			w.Header().Set("Retry-After", "1")
-		}
-		w.WriteHeader(code)
-		fmt.Fprint(w, `{"ok":false,"error":"ratelimited"}`)
-		return
-	}
-	c := slackCall{Channel: r.Form.Get("channel"), TS: r.Form.Get("ts"), Text: r.Form.Get("text"), Blocks: r.Form.Get("blocks")}
-	var blocks []map[string]any
-	if c.Channel == "" || json.Unmarshal([]byte(c.Blocks), &blocks) != nil || len(blocks) == 0 {
-		fmt.Fprint(w, `{"ok":false,"error":"invalid_blocks"}`)
-		return
-	}
-	switch r.URL.Path {
-	case "/chat.postMessage":
-		c.TS = fmt.Sprintf("1700000000.%06d", len(f.posts)+1)
-		f.posts = append(f.posts, c)
-		fmt.Fprintf(w, `{"ok":true,"channel":"C%s","ts":%q}`, strings.ToUpper(strings.Trim(c.Channel, "#-")), c.TS)
-	case "/chat.update":
-		f.updates = append(f.updates, c)
-		fmt.Fprintf(w, `{"ok":true,"channel":%q,"ts":%q}`, c.Channel, c.TS)
-	default:
-		w.WriteHeader(404)
-	}
+	return f
 }
 
+// snapshot returns the bot's posts, oldest first (channel as "#name"), and
+// every update of them (channel as its ID, as chat.update takes it).
 func (f *slackFake) snapshot() (posts, updates []slackCall) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]slackCall(nil), f.posts...), append([]slackCall(nil), f.updates...)
+	var msgs []chatfake.Message
+	for _, c := range f.Channels() {
+		msgs = append(msgs, f.Messages(c.ID)...)
+	}
+	sort.Slice(msgs, func(i, j int) bool { return msgs[i].TS < msgs[j].TS })
+	for _, m := range msgs {
+		// Edits holds the earlier versions, oldest first: the first is what
+		// was posted; each later version, and the current one, an update.
+		versions := append(m.Edits, chatfake.Edit{Text: m.Text, Blocks: m.Blocks})
+		c, _ := f.Channel(m.Channel)
+		posts = append(posts, slackCall{Channel: "#" + c.Name, TS: m.TS, Text: versions[0].Text, Blocks: string(versions[0].Blocks)})
+		for _, v := range versions[1:] {
+			updates = append(updates, slackCall{Channel: m.Channel, TS: m.TS, Text: v.Text, Blocks: string(v.Blocks)})
+		}
+	}
+	return posts, updates
+}
+
+// channelID returns the ID of the channel named name.
+func channelID(f *slackFake, name string) string {
+	c, _ := f.Channel(name)
+	return c.ID
 }
 
 // notification is an Alertmanager webhook body for one alert of a service.
@@ -100,11 +77,9 @@ func waitUntil(t *testing.T, srv *testServer, what string, cond func() bool) {
 
 func TestAlertmanagerToSlack(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		fake := &slackFake{}
-		slack := httptest.NewServer(fake)
-		defer slack.Close()
+		fake := newSlackFake(t)
 		srv := startServer(t, dsn, "--catalog", exampleCatalog, "--alertmanager-token", amSecret,
-			"--slack-token", slackToken, "--slack-api-url", slack.URL)
+			"--slack-token", fake.Token(), "--slack-api-url", fake.URL()+"/api/")
 		hook := srv.url + "/hooks/alertmanager"
 
 		// Authentication and bad bodies: refused, nothing stored.
@@ -129,9 +104,8 @@ func TestAlertmanagerToSlack(t *testing.T) {
 		}
 
 		// The first delivery fails (500, then 429 Retry-After): delivered once after.
-		fake.mu.Lock()
-		fake.failures = []int{500, 429}
-		fake.mu.Unlock()
+		fake.Fail("chat.postMessage", 1, 500)
+		fake.RateLimit("chat.postMessage", 1, time.Second)
 		firing := notification("firing", "checkout-api", "CheckoutErrors")
 		for i := range 10 { // replays, and the second Alertmanager of an HA pair
 			body := firing
@@ -168,7 +142,7 @@ func TestAlertmanagerToSlack(t *testing.T) {
 		}
 		waitUntil(t, srv, "the Slack update", func() bool { _, u := fake.snapshot(); return len(u) > 0 })
 		posts, updates := fake.snapshot()
-		if len(posts) != 1 || len(updates) != 1 || updates[0].TS != posts[0].TS || updates[0].Channel != "C"+"CHECKOUT-ALERTS" || !strings.Contains(updates[0].Text, "RESOLVED") {
+		if len(posts) != 1 || len(updates) != 1 || updates[0].TS != posts[0].TS || updates[0].Channel != channelID(fake, "checkout-alerts") || !strings.Contains(updates[0].Text, "RESOLVED") {
 			t.Errorf("after resolve: posts %+v, updates %+v", posts, updates)
 		}
 		call(t, "GET", srv.url+"/api/v1/alerts?state=resolved", adminSecret, "", &list)
@@ -189,7 +163,7 @@ func TestAlertmanagerToSlack(t *testing.T) {
 		if m := bodyOf(call(t, "GET", srv.url+"/metrics", "", "", nil)); !strings.Contains(m, "tsuna_alerts_unrouted_total 1") {
 			t.Error("/metrics does not count the unrouted alert")
 		}
-		if strings.Contains(srv.stderr.String(), slackToken) || strings.Contains(srv.stderr.String(), amSecret) {
+		if strings.Contains(srv.stderr.String(), fake.Token()) || strings.Contains(srv.stderr.String(), amSecret) {
 			t.Error("a secret reached the log")
 		}
 	})

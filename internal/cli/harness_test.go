@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/cli"
+	"github.com/tsuna-sre/tsuna/internal/openapitest"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
 )
 
@@ -119,7 +120,7 @@ func startServer(t *testing.T, db string, extra ...string) *testServer {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			s := &testServer{url: "http://" + m[1], stderr: stderr}
+			s := &testServer{url: openapitest.NewFromURL(t, "http://"+m[1]+"/api/v1/openapi.json").Proxy("http://" + m[1]), stderr: stderr}
 			var once sync.Once
 			code := -1
 			s.stop = func() int {

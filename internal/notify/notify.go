@@ -41,7 +41,7 @@ type Message struct {
 	Fields []Field `json:"fields,omitempty"`
 	// Links are shown as named links; only http and https URLs are kept.
 	Links []Link `json:"links,omitempty"`
-	// Mentions are chat user IDs to notify.
+	// Mentions are chat user IDs to notify, in the fallback text.
 	Mentions []string `json:"mentions,omitempty"`
 	// Notes are small print under the message.
 	Notes []string `json:"notes,omitempty"`
@@ -53,10 +53,11 @@ type Message struct {
 	URL string `json:"url,omitempty"`
 }
 
-// Field is a name and a value.
+// Field is a name and a value, or a name and chat users to mention.
 type Field struct {
-	Name  string `json:"name"`
-	Value string `json:"value"`
+	Name  string   `json:"name"`
+	Value string   `json:"value,omitempty"`
+	Users []string `json:"users,omitempty"` // chat user IDs, mentioned
 }
 
 // Link is a named URL.

@@ -15,7 +15,7 @@ var StartsAt = time.Date(2026, 11, 23, 1, 0, 0, 0, time.UTC)
 
 // Webhook is an Alertmanager webhook body (version "4") for one page alert
 // named alertname of service, in its own group, with a summary, a
-// description, a runbook, a generator URL and a field tsuna does not read.
+// description, a generator URL and a field tsuna does not read.
 // A resolved one ends 10 minutes after it started.
 func Webhook(status, service, alertname string) string {
 	return WebhookAt(status, service, alertname, StartsAt)
@@ -30,7 +30,7 @@ func WebhookAt(status, service, alertname string, startsAt time.Time) string {
 	return fmt.Sprintf(`{"version":"4","groupKey":"{}:{alertname=\"%s\"}","truncatedAlerts":0,"status":%q,"receiver":"tsuna",
 "groupLabels":{"alertname":%q},"commonLabels":{"alertname":%q,"service":%q,"severity":"page"},
 "commonAnnotations":{"summary":"Checkout errors above 5%%","description":"5xx ratio is 7%%"},"externalURL":"http://127.0.0.1:9093",
-"alerts":[{"status":%q,"labels":{"alertname":%q,"service":%q,"severity":"page"},"annotations":{"summary":"Checkout errors above 5%%","runbook_url":"https://runbooks.example.com/x"},
+"alerts":[{"status":%q,"labels":{"alertname":%q,"service":%q,"severity":"page"},"annotations":{"summary":"Checkout errors above 5%%"},
 "startsAt":%q,"endsAt":%q,"generatorURL":"http://127.0.0.1:9090/graph?g0.expr=up","fingerprint":"fp-%s-%s"}],"newField":"ignored"}`,
 		alertname, status, alertname, alertname, service, status, alertname, service,
 		startsAt.UTC().Format(time.RFC3339), ends, service, alertname)

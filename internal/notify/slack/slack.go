@@ -50,10 +50,11 @@ func Render(m notify.Message) (string, []slack.Block) {
 	blocks := []slack.Block{slack.NewSectionBlock(md(cut("*"+Escape(icon+m.Title)+"*", MaxSectionText)), nil, nil)}
 	var fields []*slack.TextBlockObject
 	for _, f := range m.Fields {
-		fields = append(fields, md(cut("*"+Escape(f.Name)+"*\n"+Escape(f.Value), MaxFieldText)))
-	}
-	if len(m.Mentions) > 0 {
-		fields = append(fields, md(mentions(m.Mentions)))
+		v := Escape(f.Value)
+		if len(f.Users) > 0 {
+			v = strings.TrimSpace(v + " " + mentions(f.Users))
+		}
+		fields = append(fields, md(cut("*"+Escape(f.Name)+"*\n"+v, MaxFieldText)))
 	}
 	if len(fields) > MaxFields {
 		fields = fields[:MaxFields]

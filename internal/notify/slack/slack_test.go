@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/alerting"
+	"github.com/tsuna-sre/tsuna/internal/chatfake"
 	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
@@ -77,50 +75,79 @@ func texts(raw json.RawMessage) string {
 }
 
 // TestSenderOverHTTP posts, updates, and reads Slack's errors over a real
-// HTTP server; no error carries the token.
+// HTTP server (the chat fake); no error carries the token.
 func TestSenderOverHTTP(t *testing.T) {
-	var calls []string
-	mode := "ok"
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		r.ParseForm()
-		calls = append(calls, r.URL.Path+" "+r.Form.Get("channel")+" "+r.Form.Get("ts"))
-		switch mode {
-		case "ratelimit":
-			w.Header().Set("Retry-After", "7")
-			w.WriteHeader(http.StatusTooManyRequests)
-		case "invalid":
-			fmt.Fprintf(w, `{"ok":false,"error":"invalid_auth"}`)
-		case "down":
-			w.WriteHeader(http.StatusInternalServerError)
-		default:
-			fmt.Fprintf(w, `{"ok":true,"channel":"C1","ts":"111.222"}`)
-		}
-	}))
-	defer srv.Close()
-	s := NewSender(token, srv.URL)
+	fake := chatfake.New(t)
+	id := fake.AddChannel("c")
+	fake.Join(id, chatfake.BotUserID)
+	s := NewSender(fake.Token(), fake.URL()+"/api/")
 	msg := alerting.Message(payload(), alerting.Route{Channel: "#c", Routed: true})
 	ctx := context.Background()
 	ref, err := s.Send(ctx, "#c", notify.Ref{}, msg)
-	if err != nil || ref.ChannelID != "C1" || ref.MessageID != "111.222" {
+	if err != nil || ref.ChannelID != id || ref.MessageID == "" {
 		t.Fatalf("post = %+v %v", ref, err)
 	}
 	if _, err := s.Send(ctx, "#c", ref, msg); err != nil {
 		t.Fatalf("update: %v", err)
 	}
-	if calls[0] != "/chat.postMessage #c " || calls[1] != "/chat.update C1 111.222" {
-		t.Errorf("calls = %q", calls)
+	if m := fake.Messages(id); len(m) != 1 || len(m[0].Edits) != 1 {
+		t.Errorf("messages = %+v, want one, updated once", m)
 	}
-	mode = "ratelimit"
+	fake.RateLimit("chat.postMessage", 1, 7*time.Second)
 	_, err = s.Send(ctx, "#c", notify.Ref{}, msg)
 	var ra *notify.RetryAfterError
 	if !errors.As(err, &ra) || ra.After != 7*time.Second {
 		t.Errorf("429: %v", err)
 	}
-	for _, m := range []string{"invalid", "down"} {
-		mode = m
-		_, err = s.Send(ctx, "#c", notify.Ref{}, msg)
-		if err == nil || strings.Contains(err.Error(), token) || strings.Contains(err.Error(), "secret") {
-			t.Errorf("%s: error %v (it must exist and never hold the token)", m, err)
+	fake.Fail("chat.postMessage", 1, 500)
+	if _, err = s.Send(ctx, "#c", notify.Ref{}, msg); err == nil || notify.IsPermanent(err) || errors.As(err, &ra) {
+		t.Errorf("500: %v, want a transient error", err)
+	}
+	if _, err = s.Send(ctx, "#nowhere", notify.Ref{}, msg); !notify.IsPermanent(err) {
+		t.Errorf("unknown channel: %v, want a permanent error", err)
+	}
+	bad := NewSender("xoxb-very-secret-token", fake.URL()+"/api/")
+	_, err = bad.Send(ctx, "#c", notify.Ref{}, msg)
+	for _, e := range []error{err} {
+		if e == nil || strings.Contains(e.Error(), "xoxb-very-secret-token") || strings.Contains(e.Error(), fake.Token()) {
+			t.Errorf("bad token: error %v (it must exist and never hold the token)", e)
+		}
+	}
+}
+
+// TestLongTextIsCutToSlackLimits sends an alert whose description is longer
+// than Slack accepts: it is cut (with a link to the full text), never
+// refused.
+func TestLongTextIsCutToSlackLimits(t *testing.T) {
+	fake := chatfake.New(t)
+	id := fake.AddChannel("c")
+	fake.Join(id, chatfake.BotUserID)
+	p := payload()
+	p.CommonAnnotations["description"] = strings.Repeat("long & <b>", 1000)
+	p.CommonLabels["severity"] = strings.Repeat("s", 5000)
+	msg := alerting.Message(p, alerting.Route{Channel: "#c", Routed: true})
+	msg.URL = "https://tsuna.example.com/alerts/x"
+	if _, err := NewSender(fake.Token(), fake.URL()+"/api/").Send(context.Background(), "#c", notify.Ref{}, msg); err != nil {
+		t.Fatalf("a long alert was refused: %v", err)
+	}
+	got := string(fake.Messages(id)[0].Blocks)
+	if !strings.Contains(got, "full text") || strings.Contains(got, "<b>") {
+		t.Errorf("blocks = %.300s", got)
+	}
+}
+
+// TestOutsideTextCannotInjectMarkup renders labels and annotations that
+// try to mention @channel or spoof a link: they are shown as text.
+func TestOutsideTextCannotInjectMarkup(t *testing.T) {
+	p := payload()
+	p.CommonLabels["severity"] = "<!channel> <https://evil.example|click>"
+	p.CommonAnnotations["runbook_url"] = "https://ok.example/a|Spoofed"
+	p.Alerts[0].GeneratorURL = "javascript:alert(1)"
+	text, b := render(p, alerting.Route{Service: "<!here>", Team: "t", Channel: "#c"})
+	all := text + string(b)
+	for _, bad := range []string{"<!channel>", "<!here>", "<https://evil.example|click>", "|Spoofed>", "javascript:"} {
+		if strings.Contains(all, bad) {
+			t.Errorf("message carries %q:\n%s", bad, all)
 		}
 	}
 }
