@@ -10,9 +10,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Alert states, of a notification and of each of its alerts.
@@ -47,11 +49,26 @@ type Alert struct {
 	Fingerprint  string            `json:"fingerprint"`
 }
 
-// Parse decodes and checks a webhook body. Its errors name the JSON field.
+// Limits on a notification, checked before it is stored.
+const (
+	MaxAlerts    = 1000    // alerts in one notification
+	MaxLabels    = 100     // labels or annotations of one alert
+	MaxTextBytes = 1 << 16 // bytes in one label, annotation, key or URL
+)
+
+// Parse decodes and checks a webhook body strictly: one JSON object and
+// nothing after it, the fields Alertmanager sends with sane values, and no
+// text with NUL bytes or beyond MaxTextBytes. Its errors name the JSON field.
 func Parse(body []byte) (*Payload, error) {
 	var p Payload
 	dec := json.NewDecoder(bytes.NewReader(body))
-	if err := dec.Decode(&p); err != nil {
+	err := dec.Decode(&p)
+	if err == nil {
+		if _, extra := dec.Token(); extra != io.EOF {
+			return nil, errors.New("body: unexpected data after the JSON object; send one notification per request")
+		}
+	}
+	if err != nil {
 		var se *json.SyntaxError
 		var te *json.UnmarshalTypeError
 		switch {
@@ -71,6 +88,20 @@ func Parse(body []byte) (*Payload, error) {
 		return nil, fmt.Errorf("status: %q; want firing or resolved", p.Status)
 	case len(p.Alerts) == 0:
 		return nil, errors.New("alerts: empty; a notification carries at least one alert")
+	case len(p.Alerts) > MaxAlerts:
+		return nil, fmt.Errorf("alerts: %d alerts; at most %d in one notification (lower max_alerts in the webhook_config)", len(p.Alerts), MaxAlerts)
+	case p.TruncatedAlerts < 0:
+		return nil, fmt.Errorf("truncatedAlerts: %d; must be 0 or more", p.TruncatedAlerts)
+	}
+	for field, v := range map[string]string{"groupKey": p.GroupKey, "receiver": p.Receiver, "externalURL": p.ExternalURL} {
+		if err := checkText(field, v); err != nil {
+			return nil, err
+		}
+	}
+	for field, m := range map[string]map[string]string{"groupLabels": p.GroupLabels, "commonLabels": p.CommonLabels, "commonAnnotations": p.CommonAnnotations} {
+		if err := checkMap(field, m); err != nil {
+			return nil, err
+		}
 	}
 	for i := range p.Alerts {
 		a := &p.Alerts[i]
@@ -82,11 +113,50 @@ func Parse(body []byte) (*Payload, error) {
 		case len(a.Labels) == 0:
 			return nil, fmt.Errorf("alerts[%d].labels: empty", i)
 		}
+		for field, v := range map[string]string{"fingerprint": a.Fingerprint, "generatorURL": a.GeneratorURL} {
+			if err := checkText(fmt.Sprintf("alerts[%d].%s", i, field), v); err != nil {
+				return nil, err
+			}
+		}
+		for field, m := range map[string]map[string]string{"labels": a.Labels, "annotations": a.Annotations} {
+			if err := checkMap(fmt.Sprintf("alerts[%d].%s", i, field), m); err != nil {
+				return nil, err
+			}
+		}
 		if a.Fingerprint == "" {
 			a.Fingerprint = Fingerprint(a.Labels)
 		}
 	}
 	return &p, nil
+}
+
+// checkText refuses text no store or chat can keep: NUL bytes, invalid
+// UTF-8, or more than MaxTextBytes.
+func checkText(field, v string) error {
+	switch {
+	case len(v) > MaxTextBytes:
+		return fmt.Errorf("%s: %d bytes; at most %d", field, len(v), MaxTextBytes)
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Errorf("%s: contains a NUL character", field)
+	case !utf8.ValidString(v):
+		return fmt.Errorf("%s: not valid UTF-8", field)
+	}
+	return nil
+}
+
+func checkMap(field string, m map[string]string) error {
+	if len(m) > MaxLabels {
+		return fmt.Errorf("%s: %d entries; at most %d", field, len(m), MaxLabels)
+	}
+	for k, v := range m {
+		if err := checkText(field+" key", k); err != nil {
+			return err
+		}
+		if err := checkText(field+"."+k, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Fingerprint identifies an alert by its labels, for Alertmanagers that do

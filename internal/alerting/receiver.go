@@ -113,7 +113,21 @@ func (r *Receiver) run() {
 		for i, p := range batch {
 			ns[i] = p.n
 		}
-		created, err := r.store.RecordNotifications(context.WithoutCancel(first.ctx), ns)
+		ctx := context.WithoutCancel(first.ctx)
+		created, err := r.store.RecordNotifications(ctx, ns)
+		if err != nil && len(batch) > 1 {
+			// One bad notification must not fail its neighbours: store each
+			// alone, so only the bad one answers an error.
+			for i, p := range batch {
+				c, err := r.store.RecordNotifications(ctx, ns[i:i+1])
+				if err != nil {
+					p.done <- result{err: err}
+				} else {
+					p.done <- result{created: c[0]}
+				}
+			}
+			continue
+		}
 		for i, p := range batch {
 			if err != nil {
 				p.done <- result{err: err}

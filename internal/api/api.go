@@ -135,8 +135,10 @@ type AuditList struct {
 }
 
 // AuditVerification is the body of GET /api/v1/audit/verify.
-type AuditVerification struct {
-	OK       bool         `json:"ok"`
-	Verified int64        `json:"verified"`
-	Break    *audit.Break `json:"break"`
+type AuditVerification = audit.Verification
+
+// AuditHead is the body of GET /api/v1/audit/head: the newest record's
+// checkpoint, null on an empty log.
+type AuditHead struct {
+	Head *audit.Checkpoint `json:"head"`
 }

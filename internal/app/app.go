@@ -14,8 +14,12 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"time"
 
 	promapi "github.com/prometheus/client_golang/api"
 	promv1 "github.com/prometheus/client_golang/api/prometheus/v1"
@@ -50,8 +54,17 @@ type Config struct {
 	SlackAPIURL       string // for tests against a Slack fake
 
 	// BootstrapToken is the first admin token's secret on an empty
-	// database; "" makes one and prints it once to Stderr.
+	// database; "" makes one and shows it once: on Stderr when it is a
+	// terminal, else in a file readable by the owner only, whose path is
+	// logged (so it never lands in log storage).
 	BootstrapToken string
+
+	// AuditKeyFile holds the key of the audit chain's MACs; created (0600)
+	// when missing. "" uses DefaultAuditKeyFile(DB). Replicas must share it.
+	AuditKeyFile string
+	// CheckpointEvery is how often the audit head is logged and exported
+	// as a checkpoint (default 1h).
+	CheckpointEvery time.Duration
 
 	Logger *slog.Logger
 	Stderr io.Writer
@@ -67,6 +80,11 @@ type App struct {
 	receiver *alerting.Receiver
 	loop     *delivery.Loop
 	srv      *server.Server
+
+	headSeq, headTime prometheus.Gauge
+
+	stop context.CancelFunc // ends the goroutines Run started
+	wg   sync.WaitGroup
 }
 
 // New opens the store, makes the first admin token, applies the catalog
@@ -90,6 +108,18 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.log.Info("database open", "engine", a.db.Engine())
+	keyFile := cfg.AuditKeyFile
+	if keyFile == "" {
+		keyFile = DefaultAuditKeyFile(cfg.DB)
+	}
+	key, created, err := audit.LoadOrCreateKey(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	if created {
+		a.log.Warn("created the audit key; keep a copy outside this host, and give every replica the same file", "path", keyFile)
+	}
+	a.db.SetAuditKey(key)
 	if err := a.bootstrap(ctx); err != nil {
 		return nil, err
 	}
@@ -111,10 +141,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 
 	a.registry = prometheus.NewRegistry()
 	buildInfo := prometheus.NewGaugeVec(prometheus.GaugeOpts{
-		Name: "tsuna_build_info", Help: "A constant 1, labelled with the build version.",
-	}, []string{"version", "goversion"})
-	buildInfo.WithLabelValues(tsuna.BuildVersion(), runtime.Version()).Set(1)
-	a.registry.MustRegister(buildInfo, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		Name: "tsuna_build_info", Help: "A constant 1, labelled with the build version and the VCS revision it was built from.",
+	}, []string{"version", "revision", "goversion"})
+	buildInfo.WithLabelValues(tsuna.BuildVersion(), tsuna.BuildRevision(), runtime.Version()).Set(1)
+	// The outbox as the database holds it: the same figures on every replica.
+	a.registry.MustRegister(delivery.NewCollector(a.db, a.log.With("component", "outbox")))
+	a.headSeq = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tsuna_audit_checkpoint_seq", Help: "Sequence of the newest audit record at the last checkpoint logged."})
+	a.headTime = prometheus.NewGauge(prometheus.GaugeOpts{Name: "tsuna_audit_checkpoint_timestamp_seconds", Help: "When the last audit checkpoint was logged (Unix time)."})
+	a.registry.MustRegister(buildInfo, a.headSeq, a.headTime, collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
 	a.receiver = alerting.NewReceiver(a.db, a.db, cfg.FallbackChannel)
 	wake := func() {}
@@ -143,6 +177,13 @@ func (a *App) Run(ctx context.Context) error {
 	if a.loop != nil {
 		a.loop.Start(ctx)
 	}
+	var bg context.Context
+	bg, a.stop = context.WithCancel(ctx)
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.checkpoints(bg)
+	}()
 	a.log.Info("listening", "addr", a.ln.Addr().String(), "url", "http://"+a.ln.Addr().String())
 	return a.srv.Serve(ctx, a.ln)
 }
@@ -154,6 +195,10 @@ func (a *App) Close() error {
 	if a.ln != nil {
 		a.ln.Close() // already closed after Serve returns; closing again is harmless
 	}
+	if a.stop != nil {
+		a.stop()
+	}
+	a.wg.Wait()
 	if a.loop != nil {
 		a.loop.Close()
 	}
@@ -198,9 +243,75 @@ func (a *App) bootstrap(ctx context.Context) error {
 		a.log.Info("created admin token \"bootstrap\" from " + EnvBootstrapToken)
 		return nil
 	}
-	// Printed once, outside the log, so it never lands in log storage.
-	fmt.Fprintf(a.cfg.Stderr, "\ntsuna: created the first admin token %q. It is shown this once:\n\n    export TSUNA_TOKEN=%s\n\n", tok.Name, secret)
+	// Shown once, outside the log, so it never lands in log storage: on a
+	// terminal, or in a file only its owner reads.
+	if isTerminal(a.cfg.Stderr) {
+		fmt.Fprintf(a.cfg.Stderr, "\ntsuna: created the first admin token %q. It is shown this once:\n\n    export TSUNA_TOKEN=%s\n\n", tok.Name, secret)
+		return nil
+	}
+	path := filepath.Join(stateDir(a.cfg.DB), "tsuna-bootstrap-token")
+	if err := os.WriteFile(path, []byte(secret+"\n"), 0o600); err != nil {
+		return fmt.Errorf("write the first admin token: %w", err)
+	}
+	a.log.Warn("created the first admin token \"bootstrap\"; its secret is in a file readable by its owner only: read it, then delete the file", "path", path)
 	return nil
+}
+
+// isTerminal reports whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// stateDir is where tsuna keeps files beside its database: the SQLite
+// file's folder, or the user's configuration folder for PostgreSQL.
+func stateDir(db string) string {
+	if !store.IsPostgresDSN(db) {
+		return filepath.Dir(strings.TrimPrefix(db, "sqlite://"))
+	}
+	if d, err := os.UserConfigDir(); err == nil {
+		return filepath.Join(d, "tsuna")
+	}
+	return "."
+}
+
+// DefaultAuditKeyFile is where the audit key lives when no file is named:
+// beside a SQLite database, or in the user's configuration folder for
+// PostgreSQL (give replicas one shared file instead).
+func DefaultAuditKeyFile(db string) string {
+	return filepath.Join(stateDir(db), "tsuna-audit.key")
+}
+
+// checkpoints logs the audit head as a checkpoint at start and then
+// periodically, and exports its sequence and time, so a copy of it exists
+// outside the database (in log storage) and its age can be alerted on.
+func (a *App) checkpoints(ctx context.Context) {
+	every := a.cfg.CheckpointEvery
+	if every <= 0 {
+		every = time.Hour
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		if head, err := a.db.AuditHead(ctx); err != nil {
+			if ctx.Err() == nil {
+				a.log.Warn("audit checkpoint", "err", err)
+			}
+		} else if head != nil {
+			a.log.Info("audit checkpoint", "checkpoint", head.String())
+			a.headSeq.Set(float64(head.Seq))
+			a.headTime.SetToCurrentTime()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // EnvBootstrapToken names the variable holding the first admin token.

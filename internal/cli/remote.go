@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"net/url"
+	"os"
+	"os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -13,7 +16,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna/internal/api"
+	"github.com/tsuna-sre/tsuna/internal/app"
 	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/client"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -150,15 +155,24 @@ func newToken(env *Env) *cobra.Command {
 	var (
 		rem                   remote
 		name, role, team, out string
+		breakGlassDB          string
 	)
 	create := &cobra.Command{
 		Use:   "create --name NAME --role viewer|editor|admin [--team TEAM]",
 		Short: "Create a token; its secret is printed once",
 		Long: `Create a token. viewer reads everything; editor changes only the objects of
 its --team; admin changes everything and manages tokens. The secret is printed
-once on stdout and stored only as a hash.`,
+once on stdout and stored only as a hash.
+
+Break glass: with --db, the token is written straight into the database (a
+SQLite file or postgres:// URL), for someone with access to the server's
+database when no admin token is left. It is audited as "break-glass" from the
+host user.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if breakGlassDB != "" {
+				return breakGlass(cmd.Context(), env, breakGlassDB, &auth.Token{Name: name, Role: role, Team: team}, out)
+			}
 			cl, err := rem.start(env, out)
 			if err != nil {
 				return err
@@ -183,6 +197,7 @@ once on stdout and stored only as a hash.`,
 	create.Flags().StringVar(&name, "name", "", "token name, unique forever (required)")
 	create.Flags().StringVar(&role, "role", "", "viewer, editor or admin (required)")
 	create.Flags().StringVar(&team, "team", "", "team an editor may change")
+	create.Flags().StringVar(&breakGlassDB, "db", "", "break glass: write the token straight into this database (SQLite file or postgres:// URL)")
 	create.MarkFlagRequired("name")
 	create.MarkFlagRequired("role")
 	addOutputFlag(create, &out)
@@ -313,18 +328,43 @@ func newAudit(env *Env) *cobra.Command {
 	list.Flags().IntVar(&limit, "limit", 100, "at most this many records (1-1000)")
 	addOutputFlag(list, &output)
 
-	var dbPath, verifyOut string
+	var dbPath, verifyOut, keyFile, checkpoint string
 	var verifyRem remote
 	verify := &cobra.Command{
 		Use:   "verify",
-		Short: "Check the audit log's hash chain and name the first broken record",
-		Long: `Check that no audit record was changed, inserted or deleted: each record
-carries the hash of the one before it. Reads the database directly (--db), or
-asks a server when --server is given. Exit status 1 names the first broken record.`,
+		Short: "Check the audit log's chain, MACs and a checkpoint; name the first broken record",
+		Long: `Check that no audit record was changed, inserted, forged or deleted.
+
+Each record carries the hash of the one before it (a chain), and an HMAC of its
+hash with the server's audit key, which lives outside the database (serve
+--audit-key-file). What each check detects:
+
+  chain only (no key)    a record changed or deleted in the middle, unless
+                         every later hash was recomputed as well
+  with the audit key     also a forged record, and a rewritten record even
+                         with every later hash recomputed: without the key no
+                         MAC verifies
+  with --checkpoint      also truncation: deleting the newest records, or all
+                         of them, up to the checkpoint; and any rewrite before it
+
+What none can detect: records deleted after the newest checkpoint you kept
+(keep them often: the server logs one every hour, and tsuna audit checkpoint
+prints one), and changes by someone who holds both the database and the key.
+
+Reads the database directly (--db, with --audit-key-file), or asks a server
+when --server is given (admin token). Exit status 1 names the first broken
+record.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkOutput(verifyOut, "text", "json"); err != nil {
 				return err
+			}
+			var cp *audit.Checkpoint
+			if checkpoint != "" {
+				var err error
+				if cp, err = audit.ParseCheckpoint(checkpoint); err != nil {
+					return usageError{fmt.Errorf("--checkpoint: %w", err)}
+				}
 			}
 			var res api.AuditVerification
 			if verifyRem.server != "" {
@@ -332,7 +372,7 @@ asks a server when --server is given. Exit status 1 names the first broken recor
 				if err != nil {
 					return err
 				}
-				r, err := cl.VerifyAudit(cmd.Context())
+				r, err := cl.VerifyAudit(cmd.Context(), cp)
 				if err != nil {
 					return err
 				}
@@ -341,23 +381,55 @@ asks a server when --server is given. Exit status 1 names the first broken recor
 				if v := env.getenv("TSUNA_DB"); v != "" && !cmd.Flags().Changed("db") {
 					dbPath = v
 				}
+				if v := env.getenv("TSUNA_AUDIT_KEY_FILE"); v != "" && !cmd.Flags().Changed("audit-key-file") {
+					keyFile = v
+				}
+				if err := mustExist(dbPath); err != nil {
+					return err
+				}
 				db, err := store.Open(cmd.Context(), dbPath, nil)
 				if err != nil {
 					return err
 				}
 				defer db.Close()
-				res.Verified, res.Break, err = db.VerifyAudit(cmd.Context())
-				if err != nil {
+				if keyFile == "" { // the server's default, when it is there
+					if def := app.DefaultAuditKeyFile(dbPath); fileExists(def) {
+						keyFile = def
+					}
+				}
+				if keyFile != "" {
+					key, err := audit.LoadKey(keyFile)
+					if err != nil {
+						return err
+					}
+					db.SetAuditKey(key)
+				}
+				if res, err = db.VerifyAudit(cmd.Context(), cp); err != nil {
 					return err
 				}
-				res.OK = res.Break == nil
 			}
 			if verifyOut == "json" {
 				if err := writeJSON(env.Stdout, res); err != nil {
 					return err
 				}
 			} else if res.OK {
-				fmt.Fprintf(env.Stdout, "audit log intact: %d records verified\n", res.Verified)
+				how := "hash chain"
+				if res.Keyed {
+					how += " and MACs"
+				}
+				if cp != nil {
+					how += ", checkpoint " + fmt.Sprint(cp.Seq) + " found"
+				}
+				fmt.Fprintf(env.Stdout, "audit log intact: %d records verified (%s)\n", res.Verified, how)
+				if res.Keyed && res.Unkeyed > 0 {
+					fmt.Fprintf(env.Stdout, "note: %d records were written before the audit key existed and carry no MAC\n", res.Unkeyed)
+				}
+				if !res.Keyed {
+					fmt.Fprintln(env.Stdout, "note: no audit key given (--audit-key-file): forged or re-hashed records cannot be detected")
+				}
+				if res.Head != nil {
+					fmt.Fprintf(env.Stdout, "head: %s\n", res.Head)
+				}
 			} else {
 				fmt.Fprintf(env.Stdout, "audit log BROKEN at record %d: %s (%d records before it verified)\n", res.Break.Seq, res.Break.Reason, res.Verified)
 			}
@@ -370,7 +442,85 @@ asks a server when --server is given. Exit status 1 names the first broken recor
 	verify.Flags().StringVar(&dbPath, "db", "./tsuna.db", "SQLite file or postgres:// URL to verify (env TSUNA_DB)")
 	verify.Flags().StringVar(&verifyRem.server, "server", "", "ask this tsuna server instead of reading the database")
 	verify.Flags().StringVar(&verifyRem.token, "token", "", "API token for --server (env TSUNA_TOKEN)")
+	verify.Flags().StringVar(&keyFile, "audit-key-file", "", "the server's audit key file, to check each record's MAC (env TSUNA_AUDIT_KEY_FILE)")
+	verify.Flags().StringVar(&checkpoint, "checkpoint", "", "SEQ:HASH from tsuna audit checkpoint (or the server's log): detects truncation and rewrites before it")
 	addOutputFlag(verify, &verifyOut)
-	c.AddCommand(list, verify)
+	var cpRem remote
+	var cpOut string
+	cpCmd := &cobra.Command{
+		Use:   "checkpoint",
+		Short: "Print the audit log's head (SEQ:HASH) to keep outside tsuna",
+		Long: `Print the newest audit record's sequence and hash. Keep it somewhere tsuna's
+database administrators cannot write (a ticket, a commit, another system):
+tsuna audit verify --checkpoint SEQ:HASH then detects any deletion or rewrite
+of the log up to it.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cl, err := cpRem.start(env, cpOut)
+			if err != nil {
+				return err
+			}
+			head, err := cl.AuditHead(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if cpOut == "json" {
+				return writeJSON(env.Stdout, api.AuditHead{Head: head})
+			}
+			if head == nil {
+				fmt.Fprintln(env.Stderr, "the audit log is empty: no checkpoint yet")
+				return nil
+			}
+			fmt.Fprintln(env.Stdout, head)
+			return nil
+		},
+	}
+	cpRem.flags(cpCmd)
+	addOutputFlag(cpCmd, &cpOut)
+	c.AddCommand(list, verify, cpCmd)
 	return c
+}
+
+// breakGlass creates a token directly in the database, audited, for when
+// no admin token is left.
+func breakGlass(ctx context.Context, env *Env, dsn string, tok *auth.Token, out string) error {
+	if err := mustExist(dsn); err != nil {
+		return err
+	}
+	db, err := store.Open(ctx, dsn, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	secret := auth.NewSecret()
+	who := "break-glass"
+	if u, err := user.Current(); err == nil {
+		who = "break-glass:" + u.Username
+	}
+	if err := db.CreateToken(ctx, tok, auth.HashSecret(secret), audit.Actor{Name: who, Source: audit.SourceCLI}); err != nil {
+		return err
+	}
+	if out == "json" {
+		return writeJSON(env.Stdout, api.CreateTokenResponse{Token: tok, Secret: secret})
+	}
+	fmt.Fprintf(env.Stderr, "created token %q (%s) in the database, audited as %q; its secret is shown this once:\n", tok.Name, tok.Role, who)
+	fmt.Fprintln(env.Stdout, secret)
+	return nil
+}
+
+// mustExist refuses a SQLite path with no database behind it, rather than
+// create an empty one; a postgres:// URL is checked by connecting.
+func mustExist(dsn string) error {
+	if store.IsPostgresDSN(dsn) {
+		return nil
+	}
+	if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite://")); err != nil {
+		return fmt.Errorf("no database at %s: give the path of tsuna serve's --db (or set TSUNA_DB)", dsn)
+	}
+	return nil
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"os"
 	"strings"
 
 	"github.com/spf13/cobra"
@@ -22,6 +23,7 @@ func newServe(env *Env) *cobra.Command {
 		listen, dbPath, catalogDir, logFormat, logLevel string
 		promURL, freezeBelow                            string
 		amToken, fallback, slackToken, slackAPI         string
+		amTokenFile, slackTokenFile, auditKeyFile       string
 		denyUnknown                                     bool
 		maxBodyMiB                                      int64
 	)
@@ -52,14 +54,19 @@ or created and printed once on stderr.`,
 				promURL = v
 			}
 			for flag, v := range map[string]*string{"alertmanager-token": &amToken, "slack-token": &slackToken} {
-				if !cmd.Flags().Changed(flag) {
-					*v = env.getenv("TSUNA_" + strings.ToUpper(strings.ReplaceAll(flag, "-", "_")))
+				file := map[string]string{"alertmanager-token": amTokenFile, "slack-token": slackTokenFile}[flag]
+				if err := readSecret(cmd, env, flag, v, file); err != nil {
+					return err
 				}
+			}
+			if v := env.getenv("TSUNA_AUDIT_KEY_FILE"); v != "" && !cmd.Flags().Changed("audit-key-file") {
+				auditKeyFile = v
 			}
 			return serve(cmd.Context(), env, log, app.Config{
 				Listen: listen, DB: dbPath, Catalog: catalogDir, MaxBodyBytes: maxBodyMiB << 20,
 				PrometheusURL: promURL, Policy: policy,
 				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
+				AuditKeyFile: auditKeyFile,
 			})
 		},
 	}
@@ -76,6 +83,9 @@ or created and printed once on stderr.`,
 	f.StringVar(&amToken, "alertmanager-token", "", "bearer secret Alertmanager sends to /hooks/alertmanager (env TSUNA_ALERTMANAGER_TOKEN); unset refuses every webhook")
 	f.StringVar(&fallback, "fallback-channel", "#alerts-unrouted", "chat channel for alerts that no catalog service or team claims")
 	f.StringVar(&slackToken, "slack-token", "", "Slack bot token (env TSUNA_SLACK_TOKEN); unset keeps messages in the outbox, readable with tsuna alerts list")
+	f.StringVar(&amTokenFile, "alertmanager-token-file", "", "file holding the Alertmanager webhook secret (env TSUNA_ALERTMANAGER_TOKEN_FILE); preferred to --alertmanager-token, which ps shows")
+	f.StringVar(&slackTokenFile, "slack-token-file", "", "file holding the Slack bot token (env TSUNA_SLACK_TOKEN_FILE); preferred to --slack-token, which ps shows")
+	f.StringVar(&auditKeyFile, "audit-key-file", "", "key of the audit log's MACs, created 0600 when missing (env TSUNA_AUDIT_KEY_FILE; default: tsuna-audit.key beside a SQLite database); replicas share one")
 	f.StringVar(&slackAPI, "slack-api-url", "", "Slack Web API address, for tests against a Slack fake")
 	f.MarkHidden("slack-api-url")
 	return c
@@ -108,4 +118,31 @@ func serve(ctx context.Context, env *Env, log *slog.Logger, cfg app.Config) erro
 	}
 	defer a.Close()
 	return a.Run(ctx)
+}
+
+// readSecret sets *v to a secret from, in order: the --NAME flag, the
+// --NAME-file flag (file), TSUNA_NAME, or the file named by TSUNA_NAME_FILE.
+// Files are read whole, trailing whitespace dropped; errors never show the
+// secret.
+func readSecret(cmd *cobra.Command, env *Env, name string, v *string, file string) error {
+	if cmd.Flags().Changed(name) {
+		return nil
+	}
+	envName := "TSUNA_" + strings.ToUpper(strings.ReplaceAll(name, "-", "_"))
+	if file == "" {
+		file = env.getenv(envName + "_FILE")
+	}
+	if file == "" {
+		*v = env.getenv(envName)
+		return nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return usageError{fmt.Errorf("--%s-file: %w", name, err)}
+	}
+	*v = strings.TrimSpace(string(b))
+	if *v == "" {
+		return usageError{fmt.Errorf("--%s-file %s is empty", name, file)}
+	}
+	return nil
 }

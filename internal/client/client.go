@@ -133,9 +133,19 @@ func (c *Client) Audit(ctx context.Context, q url.Values) ([]audit.Record, error
 }
 
 // VerifyAudit asks the server to check the audit chain.
-func (c *Client) VerifyAudit(ctx context.Context) (*api.AuditVerification, error) {
+func (c *Client) VerifyAudit(ctx context.Context, cp *audit.Checkpoint) (*api.AuditVerification, error) {
 	var out api.AuditVerification
-	return &out, c.do(ctx, http.MethodGet, "/api/v1/audit/verify", nil, &out)
+	path := "/api/v1/audit/verify"
+	if cp != nil {
+		path += "?checkpoint=" + url.QueryEscape(cp.String())
+	}
+	return &out, c.do(ctx, http.MethodGet, path, nil, &out)
+}
+
+// AuditHead returns the newest audit record's checkpoint; nil on an empty log.
+func (c *Client) AuditHead(ctx context.Context) (*audit.Checkpoint, error) {
+	var out api.AuditHead
+	return out.Head, c.do(ctx, http.MethodGet, "/api/v1/audit/head", nil, &out)
 }
 
 // SLOs returns the status of the SLOs matching q (team, service).

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"io"
 	"net/http"
-	"strings"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/alerting"
@@ -16,8 +15,9 @@ import (
 // then answers 2xx; a transient failure answers 5xx so Alertmanager
 // retries; a bad body answers 4xx and stores nothing.
 func (s *Server) alertmanagerHook(w http.ResponseWriter, r *http.Request) {
-	secret, _ := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if s.amToken == "" || s.alerts == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(s.amToken)) != 1 {
+	secret, ok := bearer(r.Header.Get("Authorization"))
+	if !ok || s.amToken == "" || s.alerts == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(s.amToken)) != 1 {
+		refuseEarly(w)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna-alertmanager"`)
 		msg := "missing or wrong webhook token: set http_config.authorization.credentials in Alertmanager to tsuna serve's --alertmanager-token"
 		if s.amToken == "" {

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -139,13 +140,42 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.AuditList{Records: nonNil(recs)})
 }
 
+// verifyAudit walks the whole chain: admin only, and one walk at a time;
+// callers that arrive during a walk share its result.
 func (s *Server) verifyAudit(w http.ResponseWriter, r *http.Request) {
-	n, brk, err := s.store.VerifyAudit(r.Context())
+	if tok := tokenFrom(r.Context()); !tok.IsAdmin() {
+		s.error(w, r, tsuna.Errorf(tsuna.EFORBIDDEN, "token %q is a %s: verifying the audit log walks all of it and needs an admin token", tok.Name, tok.Role))
+		return
+	}
+	var cp *audit.Checkpoint
+	if v := r.URL.Query().Get("checkpoint"); v != "" {
+		var err error
+		if cp, err = audit.ParseCheckpoint(v); err != nil {
+			s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "checkpoint: %v", err))
+			return
+		}
+	}
+	key := "verify"
+	if cp != nil {
+		key += cp.String()
+	}
+	res, err, _ := s.verifying.Do(key, func() (any, error) {
+		return s.store.VerifyAudit(context.WithoutCancel(r.Context()), cp)
+	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.AuditVerification{OK: brk == nil, Verified: n, Break: brk})
+	writeJSON(w, http.StatusOK, res.(audit.Verification))
+}
+
+func (s *Server) auditHead(w http.ResponseWriter, r *http.Request) {
+	head, err := s.store.AuditHead(r.Context())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.AuditHead{Head: head})
 }
 
 func parseTime(field, v string) (time.Time, error) {

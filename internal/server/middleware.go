@@ -84,33 +84,90 @@ func (s *Server) observe(next http.Handler) http.Handler {
 			sw.status = http.StatusOK
 		}
 		elapsed := time.Since(start)
+		// Every label value comes from a fixed set: the route patterns, the
+		// standard methods and the status codes tsuna answers. A client
+		// cannot grow /metrics by what it sends.
 		route := r.Pattern // set by the mux on this request
 		if route == "" || route == "/" {
 			route = "unmatched"
 		} else if _, p, ok := strings.Cut(route, " "); ok {
 			route = p
 		}
-		s.requests.WithLabelValues(r.Method, route, strconv.Itoa(sw.status)).Inc()
-		s.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+		method := metricMethod(r.Method)
+		s.requests.WithLabelValues(method, route, strconv.Itoa(metricStatus(sw.status))).Inc()
+		s.duration.WithLabelValues(method, route).Observe(elapsed.Seconds())
 		if route == "/metrics" || route == "/healthz" || route == "/readyz" {
 			return
 		}
-		s.log.Info("request", "method", r.Method, "route", route, "path", r.URL.Path, "status", sw.status,
+		s.log.Info("request", "method", method, "route", route, "path", r.URL.Path, "status", sw.status,
 			"duration", elapsed, "request_id", requestIDFrom(r.Context()), "actor", actorName(r.Context()))
 	})
 }
 
-// authed requires a valid bearer token and puts it in the context.
+// metricMethod maps a request method to a label value: the standard
+// methods as themselves, anything else to "other".
+func metricMethod(m string) string {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions, http.MethodConnect, http.MethodTrace:
+		return m
+	}
+	return "other"
+}
+
+// metricStatus bounds a status code to the range HTTP defines.
+func metricStatus(code int) int {
+	if code < 100 || code > 599 {
+		return 0
+	}
+	return code
+}
+
+// bearer returns the token of an "Authorization: Bearer <token>" header.
+// The scheme is matched case-insensitively (RFC 7235).
+func bearer(h string) (string, bool) {
+	scheme, token, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	token = strings.TrimSpace(token)
+	return token, token != ""
+}
+
+// refuseEarly prepares an answer given before the body was read: the
+// connection is closed after it rather than drained, so a client that
+// sends its body slowly holds nothing.
+func refuseEarly(w http.ResponseWriter) {
+	http.NewResponseController(w).SetReadDeadline(time.Now())
+	w.Header().Set("Connection", "close")
+}
+
+// deadline gives every request a deadline: the handler's context ends
+// after timeout (or when the client goes away), and reading the body must
+// finish within bodyTimeout.
+func (s *Server) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.bodyTimeout))
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+// authed requires a valid bearer token and puts it in the context. It
+// answers from the headers alone, before any body is read.
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		secret, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || secret == "" {
+		secret, ok := bearer(r.Header.Get("Authorization"))
+		if !ok {
+			refuseEarly(w)
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna"`)
 			s.error(w, r, tsuna.Errorf(tsuna.EUNAUTHORIZED, "missing token: send Authorization: Bearer <token> (tsuna reads TSUNA_TOKEN)"))
 			return
 		}
-		tok, err := s.store.TokenBySecretHash(r.Context(), auth.HashSecret(strings.TrimSpace(secret)))
+		tok, err := s.store.TokenBySecretHash(r.Context(), auth.HashSecret(secret))
 		if err != nil {
+			refuseEarly(w)
 			if tsuna.ErrorCode(err) == tsuna.EUNAUTHORIZED {
 				w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna", error="invalid_token"`)
 			}
@@ -142,7 +199,9 @@ func actorName(ctx context.Context) string {
 	return ""
 }
 
-// actor returns who makes the request's changes, for the audit log.
+// actor returns who makes the request's changes, for the audit log. A
+// client may name its surface: cli, or api by default; anything else is
+// ignored (the console and chat are served by tsuna itself and say so).
 func actor(r *http.Request) audit.Actor {
 	src := audit.SourceAPI
 	if r.Header.Get(api.HeaderSource) == audit.SourceCLI {

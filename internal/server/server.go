@@ -14,6 +14,8 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/net/netutil"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/alerting"
@@ -21,6 +23,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -38,6 +41,7 @@ type Store interface {
 	audit.Store
 	budget.EventStore
 	alerting.Store
+	delivery.Lister
 	Ping(ctx context.Context) error
 }
 
@@ -66,6 +70,13 @@ type Config struct {
 	// Registry is where the server registers its metrics and what
 	// /metrics serves; nil makes a private one.
 	Registry *prometheus.Registry
+	// Timeout ends every request's context after it (default 60 s); a
+	// client that goes away ends it at once.
+	Timeout time.Duration
+	// BodyTimeout bounds the time to read a request body (default 30 s).
+	BodyTimeout time.Duration
+	// MaxConns caps concurrent connections (default 1024).
+	MaxConns int
 }
 
 // Server serves tsuna's HTTP API.
@@ -83,6 +94,11 @@ type Server struct {
 	unrouted prometheus.Counter
 	received *prometheus.CounterVec
 
+	verifying   singleflight.Group
+	timeout     time.Duration
+	bodyTimeout time.Duration
+	maxConns    int
+
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	registry *prometheus.Registry
@@ -91,7 +107,17 @@ type Server struct {
 // New returns a Server for cfg.
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy,
-		amToken: cfg.AlertmanagerToken, alerts: cfg.Alerts, notified: cfg.OnNotification, registry: cfg.Registry}
+		amToken: cfg.AlertmanagerToken, alerts: cfg.Alerts, notified: cfg.OnNotification, registry: cfg.Registry,
+		timeout: cfg.Timeout, bodyTimeout: cfg.BodyTimeout, maxConns: cfg.MaxConns}
+	if s.timeout <= 0 {
+		s.timeout = 60 * time.Second
+	}
+	if s.bodyTimeout <= 0 {
+		s.bodyTimeout = 30 * time.Second
+	}
+	if s.maxConns <= 0 {
+		s.maxConns = 1024
+	}
 	if s.notified == nil {
 		s.notified = func() {}
 	}
@@ -129,7 +155,7 @@ func New(cfg Config) *Server {
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
 	}
-	s.handler = s.requestID(s.observe(s.dispatch(mux)))
+	s.handler = s.requestID(s.observe(s.deadline(s.dispatch(mux))))
 	return s
 }
 
@@ -191,12 +217,15 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/slos", s.authed(s.listSLOs)},
 		{"POST /hooks/alertmanager", http.HandlerFunc(s.alertmanagerHook)},
 		{"GET /api/v1/alerts", s.authed(s.listAlerts)},
+		{"GET /api/v1/outbox", s.authed(s.listOutbox)},
+		{"GET /api/v1/outbox/stats", s.authed(s.outboxStats)},
 		{"GET /api/v1/services/{name}/slos/{slo}", s.authed(s.getSLO)},
 		{"GET /api/v1/services/{name}/slos/{slo}/history", s.authed(s.sloHistory)},
 		{"POST /api/v1/services/{name}/slos/{slo}/events", s.authed(s.pushEvents)},
 		{"GET /api/v1/services/{name}/deploy-gate", s.authed(s.deployGate)},
 		{"GET /api/v1/audit", s.authed(s.listAudit)},
 		{"GET /api/v1/audit/verify", s.authed(s.verifyAudit)},
+		{"GET /api/v1/audit/head", s.authed(s.auditHead)},
 		{"GET /api/v1/tokens", s.authed(s.listTokens)},
 		{"POST /api/v1/tokens", s.authed(s.createToken)},
 		{"DELETE /api/v1/tokens/{name}", s.authed(s.revokeToken)},
@@ -209,12 +238,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 // Serve serves on ln until ctx is done, then shuts down gracefully: it stops
 // accepting, lets requests in flight finish (up to 15 s), and returns.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	// At most maxConns connections at once, so a flood of slow clients
+	// cannot exhaust file descriptors; headers must arrive in 10 s, and
+	// each request sets its own body deadline (see deadline).
+	ln = netutil.LimitListener(ln, s.maxConns)
 	srv := &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: 10 * time.Second,
-		ReadTimeout:       2 * time.Minute,
 		WriteTimeout:      2 * time.Minute,
 		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
 	errc := make(chan error, 1)

@@ -18,6 +18,17 @@ import (
 func (d *DB) AddEvents(ctx context.Context, service, slo string, events []budget.Event) (int, error) {
 	added := 0
 	err := d.tx(ctx, func(tx *sql.Tx) error {
+		var err error
+		added, err = d.addEvents(ctx, tx, service, slo, events)
+		return err
+	})
+	return added, err
+}
+
+// addEvents is AddEvents in tx.
+func (d *DB) addEvents(ctx context.Context, tx *sql.Tx, service, slo string, events []budget.Event) (int, error) {
+	added := 0
+	err := func() error {
 		now := d.nowUTC()
 		for i, e := range events {
 			minute := e.Timestamp.UTC().Truncate(time.Minute)
@@ -36,6 +47,15 @@ func (d *DB) AddEvents(ctx context.Context, service, slo string, events []budget
 				VALUES ($1, $2, $3, $4, $5, $6, $7)`, service, slo, e.Key, minute, e.Good, e.Total, now); err != nil {
 				return fmt.Errorf("add events: %w", err)
 			}
+			var sum int64
+			err = tx.QueryRowContext(ctx, `SELECT total FROM slo_events WHERE service = $1 AND slo = $2 AND minute = $3`, service, slo, minute).Scan(&sum)
+			if err != nil && !errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("add events: %w", err)
+			}
+			if sum+e.Total > budget.MaxMinuteCount {
+				return tsuna.Errorf(tsuna.EINVALID, "events[%d].total: the minute %s would count %d+%d events, over the limit of %d; nothing was stored",
+					i, minute.Format(time.RFC3339), sum, e.Total, int64(budget.MaxMinuteCount))
+			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO slo_events (service, slo, minute, good, total) VALUES ($1, $2, $3, $4, $5)
 				ON CONFLICT (service, slo, minute) DO UPDATE SET good = slo_events.good + excluded.good, total = slo_events.total + excluded.total`,
 				service, slo, minute, e.Good, e.Total); err != nil {
@@ -44,7 +64,7 @@ func (d *DB) AddEvents(ctx context.Context, service, slo string, events []budget
 			added++
 		}
 		return nil
-	})
+	}()
 	return added, err
 }
 

@@ -36,6 +36,8 @@ type DB struct {
 	d   dialect
 	log *slog.Logger
 	now func() time.Time
+	// auditKey, when set, keys the audit chain (see SetAuditKey).
+	auditKey []byte
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.

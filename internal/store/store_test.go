@@ -236,7 +236,8 @@ func TestAuditAppendOnlyAndTamperEvident(t *testing.T) {
 		if _, err := db.ApplyCatalog(ctx, parse(t, base), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
 			t.Fatal(err)
 		}
-		n, brk, err := db.VerifyAudit(ctx)
+		res, err := db.VerifyAudit(ctx, nil)
+		n, brk := res.Verified, res.Break
 		if err != nil || brk != nil || n != 4 {
 			t.Fatalf("verify intact log = %d, %+v, %v", n, brk, err)
 		}
@@ -249,8 +250,8 @@ func TestAuditAppendOnlyAndTamperEvident(t *testing.T) {
 		}
 		// Someone with full database access drops the guard and edits a row.
 		tamper(t, db, `UPDATE audit_log SET actor = 'mallory' WHERE seq = 3`)
-		_, brk, err = db.VerifyAudit(ctx)
-		if err != nil || brk == nil || brk.Seq != 3 || !strings.Contains(brk.Reason, "changed") {
+		res, err = db.VerifyAudit(ctx, nil)
+		if brk = res.Break; err != nil || brk == nil || brk.Seq != 3 || !strings.Contains(brk.Reason, "changed") {
 			t.Fatalf("verify tampered log = %+v, %v; want a break at seq 3", brk, err)
 		}
 	})
@@ -263,8 +264,8 @@ func TestAuditDeletionDetected(t *testing.T) {
 			t.Fatal(err)
 		}
 		tamper(t, db, `DELETE FROM audit_log WHERE seq = 2`)
-		_, brk, _ := db.VerifyAudit(ctx)
-		if brk == nil || brk.Seq != 3 || !strings.Contains(brk.Reason, "sequence gap") {
+		res, _ := db.VerifyAudit(ctx, nil)
+		if brk := res.Break; brk == nil || brk.Seq != 3 || !strings.Contains(brk.Reason, "sequence gap") {
 			t.Fatalf("verify after deletion = %+v; want a gap at seq 3", brk)
 		}
 	})
@@ -372,7 +373,8 @@ func TestConcurrentWritersKeepTheChain(t *testing.T) {
 				t.Errorf("concurrent write: %v", err)
 			}
 		}
-		n, brk, err := db.VerifyAudit(ctx)
+		res, err := db.VerifyAudit(ctx, nil)
+		n, brk := res.Verified, res.Break
 		// 4 creates, 8 tokens, and 8 applies that each changed db's description.
 		if err != nil || brk != nil || n != 4+writers+writers {
 			t.Fatalf("after concurrent writes: %d records verified, break %+v, %v", n, brk, err)

@@ -110,6 +110,15 @@ func (d *DB) RevokeToken(ctx context.Context, name string, actor audit.Actor) (*
 			out = t
 			return nil // already revoked: nothing changes, nothing to audit
 		}
+		if t.Role == auth.RoleAdmin {
+			var admins int
+			if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tokens WHERE role = $1 AND revoked_at IS NULL`, auth.RoleAdmin).Scan(&admins); err != nil {
+				return fmt.Errorf("revoke token: %w", err)
+			}
+			if admins <= 1 {
+				return tsuna.Errorf(tsuna.ECONFLICT, "token %q is the last active admin token; create another admin token first (tsuna token create --role admin), then revoke this one", name)
+			}
+		}
 		before, _ := json.Marshal(t)
 		now := d.nowUTC()
 		if _, err := tx.ExecContext(ctx, `UPDATE tokens SET revoked_at = $1 WHERE name = $2`, now, name); err != nil {
