@@ -38,7 +38,8 @@ type StoredAlert struct {
 type Filter struct {
 	State, Team, Service string
 	Unrouted             bool
-	Limit                int
+	// Offset and Limit page the list (Limit 0: 500).
+	Offset, Limit int
 }
 
 // Validate checks the filter's values.
@@ -57,4 +58,6 @@ type Store interface {
 	RecordNotifications(ctx context.Context, ns []Notification) (created []bool, err error)
 	// Alerts returns the alerts matching f, most recently changed first.
 	Alerts(ctx context.Context, f Filter) ([]StoredAlert, error)
+	// CountAlerts returns how many alerts match f, ignoring its paging.
+	CountAlerts(ctx context.Context, f Filter) (int, error)
 }

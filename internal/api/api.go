@@ -39,6 +39,10 @@ type ApplyRequest struct {
 	// Prune deletes stored objects missing from files; default true.
 	Prune  *bool `json:"prune,omitempty"`
 	DryRun bool  `json:"dryRun,omitempty"`
+	// BaseRevision is the catalog revision the files were checked
+	// against (a dry run's revision); if the catalog changed since, the
+	// apply answers 409 naming what changed, and applies nothing.
+	BaseRevision *int64 `json:"baseRevision,omitempty"`
 }
 
 // ApplyFile is one catalog file.
@@ -55,7 +59,10 @@ type ObjectRef struct {
 
 // ApplyResponse says what an apply changed (or would, on a dry run).
 type ApplyResponse struct {
-	DryRun   bool                `json:"dryRun"`
+	DryRun bool `json:"dryRun"`
+	// Revision is the catalog's revision after the apply, or the one a
+	// dry run computed its changes against.
+	Revision int64               `json:"revision"`
 	Created  []ObjectRef         `json:"created"`
 	Updated  []ObjectRef         `json:"updated"`
 	Deleted  []ObjectRef         `json:"deleted"`
@@ -78,21 +85,37 @@ type CreateTokenResponse struct {
 // TokenList is the body of GET /api/v1/tokens.
 type TokenList struct {
 	Tokens []*auth.Token `json:"tokens"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+	// Total counts every item that matches, across pages.
+	Total int `json:"total"`
 }
 
 // TeamList is the body of GET /api/v1/teams.
 type TeamList struct {
 	Teams []*catalog.Team `json:"teams"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+	// Total counts every item that matches, across pages.
+	Total int `json:"total"`
 }
 
 // ServiceList is the body of GET /api/v1/services.
 type ServiceList struct {
 	Services []*catalog.Service `json:"services"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+	// Total counts every item that matches, across pages.
+	Total int `json:"total"`
 }
 
 // SLOList is the body of GET /api/v1/slos.
 type SLOList struct {
 	SLOs []budget.Status `json:"slos"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+	// Total counts every item that matches, across pages.
+	Total int `json:"total"`
 }
 
 // SLOHistory is the body of GET .../slos/{slo}/history.
@@ -120,6 +143,10 @@ type EventsResponse struct {
 // AlertList is the body of GET /api/v1/alerts.
 type AlertList struct {
 	Alerts []alerting.StoredAlert `json:"alerts"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
+	// Total counts every item that matches, across pages.
+	Total int `json:"total"`
 }
 
 // WebhookResponse answers Alertmanager's webhook.
@@ -132,6 +159,8 @@ type WebhookResponse struct {
 // AuditList is the body of GET /api/v1/audit.
 type AuditList struct {
 	Records []audit.Record `json:"records"`
+	// Next is the cursor of the next page; absent on the last.
+	Next string `json:"next,omitempty"`
 }
 
 // AuditVerification is the body of GET /api/v1/audit/verify.

@@ -38,6 +38,10 @@ type ServiceFilter struct {
 	Team      string
 	Tier      int
 	Lifecycle string
+	// After and Limit page the list: services named after After, at most
+	// Limit of them (0: all).
+	After string
+	Limit int
 }
 
 // ParseServiceFilter reads a filter from query values (team, tier,
@@ -68,6 +72,13 @@ type ApplyOptions struct {
 	// Authorize is called with the changes before anything is written; an
 	// error aborts the apply.
 	Authorize func([]Change) error
+	// BaseRevision, when set, is the revision the caller's catalog was
+	// based on (from a dry run); if the stored catalog changed since, the
+	// apply is refused with a conflict naming what changed.
+	BaseRevision *int64
+	// Revision, when set, receives the revision of the result: the one the
+	// changes were computed against on a dry run, the new one otherwise.
+	Revision *int64
 }
 
 // Store keeps the applied catalog.
@@ -75,6 +86,8 @@ type Store interface {
 	Teams(ctx context.Context) ([]*Team, error)
 	Team(ctx context.Context, name string) (*Team, error)
 	Services(ctx context.Context, f ServiceFilter) ([]*Service, error)
+	// CountServices returns how many services match f, ignoring its paging.
+	CountServices(ctx context.Context, f ServiceFilter) (int, error)
 	Service(ctx context.Context, name string) (*Service, error)
 	// ApplyCatalog makes the stored catalog equal to desired, in one
 	// transaction with one audit record per changed object, and returns

@@ -74,6 +74,7 @@ func newApply(env *Env) *cobra.Command {
 		rem           remote
 		dryRun, prune bool
 		output        string
+		revision      int64
 	)
 	c := &cobra.Command{
 		Use:   "apply PATH...",
@@ -82,7 +83,12 @@ func newApply(env *Env) *cobra.Command {
 does and applies the whole catalog in one transaction, or nothing.
 
 The catalog is the source of truth: objects missing from it are deleted,
-unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
+unless --prune=false. Re-applying an unchanged catalog changes nothing.
+
+Every apply is based on a catalog revision: apply first computes the changes
+(a dry run), then applies them only if nobody changed the catalog in between;
+otherwise the server answers 409 naming what changed, and nothing is applied.
+A pipeline that reviews a dry run can pin its revision with --revision.`,
 		Example: `  tsuna apply catalog/ --dry-run
   TSUNA_TOKEN=... tsuna apply catalog/ --server https://tsuna.internal`,
 		Args: cobra.MinimumNArgs(1),
@@ -99,6 +105,16 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
 			for _, f := range files {
 				req.Files = append(req.Files, api.ApplyFile{Path: f.Path, Content: string(f.Data)})
 			}
+			if cmd.Flags().Changed("revision") {
+				req.BaseRevision = &revision
+			} else if !dryRun {
+				// Base the apply on what a dry run sees now.
+				plan := req
+				plan.DryRun = true
+				if p, err := cl.Apply(cmd.Context(), plan); err == nil {
+					req.BaseRevision = &p.Revision
+				}
+			}
 			resp, err := cl.Apply(cmd.Context(), req)
 			var apiErr *client.Error
 			if errors.As(err, &apiErr) && apiErr.Problem.Code == "invalid" && apiErr.Problem.Errors != nil {
@@ -111,10 +127,12 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
 					} else {
 						diags.WriteText(env.Stderr)
 					}
+					return applyFailed(args, diags)
 				}
 				return err
 			}
 			if err != nil {
+				writeProblem(env, output, err)
 				return err
 			}
 			if output == "json" {
@@ -136,7 +154,8 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
 			case n == 0:
 				fmt.Fprintln(env.Stdout, "no changes")
 			case resp.DryRun:
-				fmt.Fprintf(env.Stdout, "dry run: %d created, %d updated, %d deleted; nothing applied\n", len(resp.Created), len(resp.Updated), len(resp.Deleted))
+				fmt.Fprintf(env.Stdout, "dry run at revision %d: %d created, %d updated, %d deleted; nothing applied (apply --revision %d applies exactly this)\n",
+					resp.Revision, len(resp.Created), len(resp.Updated), len(resp.Deleted), resp.Revision)
 			default:
 				fmt.Fprintf(env.Stdout, "applied: %d created, %d updated, %d deleted\n", len(resp.Created), len(resp.Updated), len(resp.Deleted))
 			}
@@ -145,6 +164,7 @@ unless --prune=false. Re-applying an unchanged catalog changes nothing.`,
 	}
 	rem.flags(c)
 	c.Flags().BoolVar(&dryRun, "dry-run", false, "show what would change without applying")
+	c.Flags().Int64Var(&revision, "revision", 0, "apply only if the catalog is still at this revision (from a dry run); default: the revision a dry run sees just before")
 	c.Flags().BoolVar(&prune, "prune", true, "delete stored objects missing from the catalog")
 	addOutputFlag(c, &output)
 	return c

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"strings"
@@ -114,10 +115,35 @@ func (c *Client) CreateToken(ctx context.Context, req api.CreateTokenRequest) (*
 	return &out, c.do(ctx, http.MethodPost, "/api/v1/tokens", req, &out)
 }
 
-// Tokens lists tokens.
+// Tokens lists tokens, every page.
 func (c *Client) Tokens(ctx context.Context) ([]*auth.Token, error) {
-	var out api.TokenList
-	return out.Tokens, c.do(ctx, http.MethodGet, "/api/v1/tokens", nil, &out)
+	return pages(ctx, c, "/api/v1/tokens", nil, MaxListItems, func(l *api.TokenList) ([]*auth.Token, string) { return l.Tokens, l.Next })
+}
+
+// MaxListItems bounds what a list call gathers across pages.
+const MaxListItems = 100000
+
+// pages gets path?q page after page, following "next", until the last page
+// or max items.
+func pages[L any, T any](ctx context.Context, c *Client, path string, q url.Values, max int, items func(*L) ([]T, string)) ([]T, error) {
+	q = maps.Clone(q)
+	if q == nil {
+		q = url.Values{}
+	}
+	q.Set("limit", "1000")
+	var all []T
+	for {
+		var l L
+		if err := c.do(ctx, http.MethodGet, path+"?"+q.Encode(), nil, &l); err != nil {
+			return all, err
+		}
+		got, next := items(&l)
+		all = append(all, got...)
+		if next == "" || len(all) >= max {
+			return all, nil
+		}
+		q.Set("cursor", next)
+	}
 }
 
 // RevokeToken revokes the token named name.
@@ -150,8 +176,7 @@ func (c *Client) AuditHead(ctx context.Context) (*audit.Checkpoint, error) {
 
 // SLOs returns the status of the SLOs matching q (team, service).
 func (c *Client) SLOs(ctx context.Context, q url.Values) ([]budget.Status, error) {
-	var out api.SLOList
-	return out.SLOs, c.do(ctx, http.MethodGet, "/api/v1/slos?"+q.Encode(), nil, &out)
+	return pages(ctx, c, "/api/v1/slos", q, MaxListItems, func(l *api.SLOList) ([]budget.Status, string) { return l.SLOs, l.Next })
 }
 
 // SLO returns the status of one SLO.
@@ -166,8 +191,8 @@ func (c *Client) DeployGate(ctx context.Context, service string) (*budget.Decisi
 	return &out, c.do(ctx, http.MethodGet, "/api/v1/services/"+url.PathEscape(service)+"/deploy-gate", nil, &out)
 }
 
-// Alerts lists stored alerts matching q (state, team, service, routed).
+// Alerts lists stored alerts matching q (state, team, service, routed),
+// every page.
 func (c *Client) Alerts(ctx context.Context, q url.Values) ([]alerting.StoredAlert, error) {
-	var out api.AlertList
-	return out.Alerts, c.do(ctx, http.MethodGet, "/api/v1/alerts?"+q.Encode(), nil, &out)
+	return pages(ctx, c, "/api/v1/alerts", q, MaxListItems, func(l *api.AlertList) ([]alerting.StoredAlert, string) { return l.Alerts, l.Next })
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/alerting"
@@ -70,10 +71,28 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	p, err := parsePage(q)
+	if err == nil {
+		f.Offset, err = p.offset()
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	total, err := s.store.CountAlerts(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f.Limit = p.limit
 	alerts, err := s.store.Alerts(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.AlertList{Alerts: nonNil(alerts)})
+	next := ""
+	if f.Offset+len(alerts) < total && len(alerts) == p.limit {
+		next = cursorOf(strconv.Itoa(f.Offset + len(alerts)))
+	}
+	writeJSON(w, http.StatusOK, api.AlertList{Alerts: nonNil(alerts), Next: next, Total: total})
 }

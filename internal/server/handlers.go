@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
@@ -13,6 +14,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
@@ -20,12 +22,18 @@ func (s *Server) whoami(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listTeams(w http.ResponseWriter, r *http.Request) {
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	teams, err := s.store.Teams(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.TeamList{Teams: nonNil(teams)})
+	list, next := pageByName(teams, p, func(t *catalog.Team) string { return t.Name })
+	writeJSON(w, http.StatusOK, api.TeamList{Teams: nonNil(list), Next: next, Total: len(teams)})
 }
 
 func (s *Server) getTeam(w http.ResponseWriter, r *http.Request) {
@@ -43,12 +51,27 @@ func (s *Server) listServices(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	total, err := s.store.CountServices(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	f.After, f.Limit = p.cursor, p.limit+1
 	svcs, err := s.store.Services(r.Context(), f)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.ServiceList{Services: nonNil(svcs)})
+	next := ""
+	if len(svcs) > p.limit {
+		svcs, next = svcs[:p.limit], cursorOf(svcs[p.limit-1].Name)
+	}
+	writeJSON(w, http.StatusOK, api.ServiceList{Services: nonNil(svcs), Next: next, Total: total})
 }
 
 func (s *Server) getService(w http.ResponseWriter, r *http.Request) {
@@ -86,19 +109,20 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 	c, diags := catalog.Parse(files)
 	if c == nil {
 		s.error(w, r, &tsuna.Error{Code: tsuna.EINVALID, Details: diags,
-			Message: fmt.Sprintf("the catalog has %d error(s); nothing was applied (run tsuna lint to see them with source lines)", diags.Errors())})
+			Message: fmt.Sprintf("the catalog has %d error(s), each in errors with its file, line, column and source line; nothing was applied", diags.Errors())})
 		return
 	}
 	prune := req.Prune == nil || *req.Prune
+	var rev int64
 	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), catalog.ApplyOptions{
-		Prune: prune, DryRun: req.DryRun, Actor: actor(r),
+		Prune: prune, DryRun: req.DryRun, Actor: actor(r), BaseRevision: req.BaseRevision, Revision: &rev,
 		Authorize: func(changes []catalog.Change) error { return catalog.Authorize(tok, changes) },
 	})
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	resp := api.ApplyResponse{DryRun: req.DryRun, Created: []api.ObjectRef{}, Updated: []api.ObjectRef{}, Deleted: []api.ObjectRef{}, Warnings: nonNil(diags)}
+	resp := api.ApplyResponse{DryRun: req.DryRun, Revision: rev, Created: []api.ObjectRef{}, Updated: []api.ObjectRef{}, Deleted: []api.ObjectRef{}, Warnings: nonNil(diags)}
 	for _, ch := range changes {
 		ref := api.ObjectRef{Kind: ch.Kind, Name: ch.Name}
 		switch ch.Action {
@@ -121,7 +145,18 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		f.Until, err = parseTime("until", q.Get("until"))
 	}
 	if err == nil && q.Get("limit") != "" {
-		f.Limit, err = parseInt("limit", q.Get("limit"), 1, 1000)
+		f.Limit, err = parseInt("limit", q.Get("limit"), 1, maxLimit)
+	}
+	if err == nil && q.Get("cursor") != "" {
+		var p page
+		if p, err = parsePage(q); err == nil {
+			var n int
+			n, err = strconv.Atoi(p.cursor)
+			if err != nil || n < 1 {
+				err = tsuna.Errorf(tsuna.EINVALID, "cursor: not a cursor of this list; pass the \"next\" of the previous page as it came")
+			}
+			f.Before = int64(n)
+		}
 	}
 	if err == nil && q.Get("before") != "" {
 		var b int
@@ -137,7 +172,15 @@ func (s *Server) listAudit(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.AuditList{Records: nonNil(recs)})
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	next := ""
+	if len(recs) == limit && recs[len(recs)-1].Seq > 1 {
+		next = cursorOf(strconv.FormatInt(recs[len(recs)-1].Seq, 10))
+	}
+	writeJSON(w, http.StatusOK, api.AuditList{Records: nonNil(recs), Next: next})
 }
 
 // verifyAudit walks the whole chain: admin only, and one walk at a time;
@@ -182,12 +225,12 @@ func parseTime(field, v string) (time.Time, error) {
 	if v == "" {
 		return time.Time{}, nil
 	}
-	if d, err := time.ParseDuration(v); err == nil && d > 0 {
+	if d, err := slo.ParseDuration(v); err == nil && d > 0 {
 		return time.Now().Add(-d), nil
 	}
 	t, err := time.Parse(time.RFC3339, v)
 	if err != nil {
-		return t, tsuna.Errorf(tsuna.EINVALID, "%s: %q is not a time; use RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (24h)", field, v)
+		return t, tsuna.Errorf(tsuna.EINVALID, "%s: %q is not a time; use RFC 3339 (2026-01-02T15:04:05Z) or a duration ago (24h, 7d, 2w)", field, v)
 	}
 	return t, nil
 }
@@ -239,12 +282,19 @@ func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) {
 	if !s.requireAdmin(w, r) {
 		return
 	}
+	p, err := parsePage(r.URL.Query())
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	toks, err := s.store.Tokens(r.Context())
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.TokenList{Tokens: nonNil(toks)})
+	slices.SortFunc(toks, func(a, b *auth.Token) int { return strings.Compare(a.Name, b.Name) })
+	list, next := pageByName(toks, p, func(t *auth.Token) string { return t.Name })
+	writeJSON(w, http.StatusOK, api.TokenList{Tokens: nonNil(list), Next: next, Total: len(toks)})
 }
 
 func (s *Server) revokeToken(w http.ResponseWriter, r *http.Request) {

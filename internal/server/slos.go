@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
@@ -11,22 +13,13 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
-// serviceSLOs returns the SLOs of the services that match f.
-func (s *Server) serviceSLOs(r *http.Request, f catalog.ServiceFilter) ([]*slo.SLO, []*catalog.Service, error) {
-	svcs, err := s.store.Services(r.Context(), f)
-	if err != nil {
-		return nil, nil, err
-	}
-	var out []*slo.SLO
-	for _, svc := range svcs {
-		out = append(out, svc.SLOs...)
-	}
-	return out, svcs, nil
-}
-
 func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := catalog.ServiceFilter{Team: q.Get("team")}
+	p, err := parsePage(q)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	var slos []*slo.SLO
 	if name := q.Get("service"); name != "" {
 		svc, err := s.store.Service(r.Context(), name)
@@ -36,13 +29,20 @@ func (s *Server) listSLOs(w http.ResponseWriter, r *http.Request) {
 		}
 		slos = svc.SLOs
 	} else {
-		var err error
-		if slos, _, err = s.serviceSLOs(r, f); err != nil {
+		svcs, err := s.store.Services(r.Context(), catalog.ServiceFilter{Team: q.Get("team")})
+		if err != nil {
 			s.error(w, r, err)
 			return
 		}
+		for _, svc := range svcs {
+			slos = append(slos, svc.SLOs...)
+		}
 	}
-	writeJSON(w, http.StatusOK, api.SLOList{SLOs: nonNil(s.budget.Evaluate(r.Context(), slos, time.Now()))})
+	// Paged by SLO ID (service-slo), in that order; only the page is
+	// evaluated.
+	slices.SortStableFunc(slos, func(a, b *slo.SLO) int { return strings.Compare(a.ID(), b.ID()) })
+	list, next := pageByName(slos, p, func(o *slo.SLO) string { return o.ID() })
+	writeJSON(w, http.StatusOK, api.SLOList{SLOs: nonNil(s.budget.Evaluate(r.Context(), list, time.Now())), Next: next, Total: len(slos)})
 }
 
 // findSLO returns the SLO named by the path.

@@ -85,25 +85,13 @@ func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n alerting.Noti
 
 // Alerts returns the alerts matching f, most recently changed first.
 func (d *DB) Alerts(ctx context.Context, f alerting.Filter) ([]alerting.StoredAlert, error) {
-	var w filter
-	if f.State != "" {
-		w.add("status = $%d", f.State)
-	}
-	if f.Team != "" {
-		w.add("team = $%d", f.Team)
-	}
-	if f.Service != "" {
-		w.add("service = $%d", f.Service)
-	}
-	if f.Unrouted {
-		w.add("routed = $%d", false)
-	}
+	w := alertWhere(f)
 	q := `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at FROM alerts` + w.clause()
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 500
 	}
-	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY updated_at DESC, fingerprint LIMIT %d", limit), w.args...)
+	rows, err := d.db.QueryContext(ctx, q+fmt.Sprintf(" ORDER BY updated_at DESC, fingerprint, starts_at LIMIT %d OFFSET %d", limit, max(0, f.Offset)), w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("list alerts: %w", err)
 	}
@@ -126,6 +114,33 @@ func (d *DB) Alerts(ctx context.Context, f alerting.Filter) ([]alerting.StoredAl
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+// CountAlerts returns how many alerts match f, ignoring its paging.
+func (d *DB) CountAlerts(ctx context.Context, f alerting.Filter) (int, error) {
+	w := alertWhere(f)
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM alerts`+w.clause(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count alerts: %w", err)
+	}
+	return n, nil
+}
+
+func alertWhere(f alerting.Filter) filter {
+	var w filter
+	if f.State != "" {
+		w.add("status = $%d", f.State)
+	}
+	if f.Team != "" {
+		w.add("team = $%d", f.Team)
+	}
+	if f.Service != "" {
+		w.add("service = $%d", f.Service)
+	}
+	if f.Unrouted {
+		w.add("routed = $%d", false)
+	}
+	return w
 }
 
 // NotificationCount returns how many distinct notifications were stored.

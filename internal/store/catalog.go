@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
@@ -39,6 +40,32 @@ func (d *DB) Team(ctx context.Context, name string) (*catalog.Team, error) {
 
 // Services returns the services that match f, sorted by name.
 func (d *DB) Services(ctx context.Context, f catalog.ServiceFilter) ([]*catalog.Service, error) {
+	w := serviceWhere(f)
+	if f.After != "" {
+		w.add("name > $%d", f.After)
+	}
+	q := `SELECT spec FROM services` + w.clause() + " ORDER BY name"
+	if f.Limit > 0 {
+		q += fmt.Sprintf(" LIMIT %d", f.Limit)
+	}
+	rows, err := d.db.QueryContext(ctx, q, w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("list services: %w", err)
+	}
+	return scanSpecs[catalog.Service](rows)
+}
+
+// CountServices returns how many services match f, ignoring its paging.
+func (d *DB) CountServices(ctx context.Context, f catalog.ServiceFilter) (int, error) {
+	w := serviceWhere(f)
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM services`+w.clause(), w.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count services: %w", err)
+	}
+	return n, nil
+}
+
+func serviceWhere(f catalog.ServiceFilter) filter {
 	var w filter
 	if f.Team != "" {
 		w.add("team = $%d", f.Team)
@@ -49,12 +76,7 @@ func (d *DB) Services(ctx context.Context, f catalog.ServiceFilter) ([]*catalog.
 	if f.Lifecycle != "" {
 		w.add("lifecycle = $%d", f.Lifecycle)
 	}
-	q := `SELECT spec FROM services` + w.clause()
-	rows, err := d.db.QueryContext(ctx, q+" ORDER BY name", w.args...)
-	if err != nil {
-		return nil, fmt.Errorf("list services: %w", err)
-	}
-	return scanSpecs[catalog.Service](rows)
+	return w
 }
 
 // Service returns the service named name.
@@ -104,6 +126,16 @@ func (d *DB) ApplyCatalog(ctx context.Context, desired []catalog.Object, opts ca
 		if err != nil {
 			return err
 		}
+		var rev int64
+		if err := tx.QueryRowContext(ctx, `SELECT revision FROM catalog_revision WHERE id = 1`).Scan(&rev); err != nil {
+			return fmt.Errorf("catalog revision: %w", err)
+		}
+		if opts.Revision != nil {
+			*opts.Revision = rev
+		}
+		if b := opts.BaseRevision; b != nil && *b != rev {
+			return d.staleRevision(ctx, tx, *b, rev)
+		}
 		changes = catalog.Diff(current, desired, opts.Prune)
 		if opts.Authorize != nil {
 			if err := opts.Authorize(changes); err != nil {
@@ -124,12 +156,47 @@ func (d *DB) ApplyCatalog(ctx context.Context, desired []catalog.Object, opts ca
 		for i, c := range changes {
 			recs[i] = opts.Actor.Record(now, c.Action, c.Kind, c.Name, specOf(c.Before), specOf(c.After))
 		}
-		return d.appendAudit(ctx, tx, recs)
+		if err := d.appendAudit(ctx, tx, recs); err != nil {
+			return err
+		}
+		rev = recs[len(recs)-1].Seq
+		if opts.Revision != nil {
+			*opts.Revision = rev
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE catalog_revision SET revision = $1 WHERE id = 1`, rev)
+		return err
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
 		return nil, err
 	}
 	return changes, nil
+}
+
+// staleRevision is the conflict of an apply based on revision base when the
+// catalog is at rev: it names the changes made since, from the audit log.
+func (d *DB) staleRevision(ctx context.Context, tx *sql.Tx, base, rev int64) error {
+	rows, err := tx.QueryContext(ctx, `SELECT seq, actor, action, kind, name FROM audit_log WHERE seq > $1 AND seq <= $2
+		AND kind IN (SELECT DISTINCT kind FROM audit_log WHERE seq = $2 UNION SELECT 'Team' UNION SELECT 'Service') ORDER BY seq LIMIT 11`, base, rev)
+	if err != nil {
+		return fmt.Errorf("catalog revision: %w", err)
+	}
+	defer rows.Close()
+	var changed []string
+	for rows.Next() {
+		var seq int64
+		var actor, action, kind, name string
+		if err := rows.Scan(&seq, &actor, &action, &kind, &name); err != nil {
+			return err
+		}
+		changed = append(changed, fmt.Sprintf("%s %s/%s by %s", action, kind, name, actor))
+	}
+	more := ""
+	if len(changed) > 10 {
+		changed, more = changed[:10], " and more"
+	}
+	return &tsuna.Error{Code: tsuna.ECONFLICT, Details: changed, Message: fmt.Sprintf(
+		"the catalog changed since revision %d (now %d): %s%s; nothing was applied: pull the latest catalog, check it, and apply again",
+		base, rev, strings.Join(changed, ", "), more)}
 }
 
 func specOf(o *catalog.Object) json.RawMessage {
