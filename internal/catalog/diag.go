@@ -36,7 +36,9 @@ type Diagnostic struct {
 	Column   int      `json:"column"`
 	Severity Severity `json:"severity"`
 	Message  string   `json:"message"`
-	// Source is the text of the line the diagnostic points at.
+	// Source is the text of the line the diagnostic points at: for a
+	// long line, at most MaxSourceExcerpt characters around the column,
+	// marked with "…" where cut.
 	Source string `json:"source,omitempty"`
 }
 
@@ -71,7 +73,9 @@ func (ds Diagnostics) Sort() {
 }
 
 // WriteText writes each diagnostic as "file:line:column: message" followed by
-// the source line and a caret under the column.
+// the source line and a caret under the column. A long source line is
+// shown as an excerpt around the column (see MaxSourceExcerpt). The time
+// it takes is linear in the size of ds.
 func (ds Diagnostics) WriteText(w io.Writer) error {
 	var b strings.Builder
 	for _, d := range ds {
@@ -81,21 +85,41 @@ func (ds Diagnostics) WriteText(w io.Writer) error {
 		}
 		fmt.Fprintf(&b, "%s:%d:%d: %s\n", d.File, d.Line, d.Column, msg)
 		if d.Source != "" {
-			fmt.Fprintf(&b, "    %s\n    %s^\n", d.Source, caretPad(d.Source, d.Column))
+			src, col := sourceAndColumn(d)
+			fmt.Fprintf(&b, "    %s\n    %s^\n", src, caretPad(src, col))
 		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
+// sourceAndColumn returns the source text to show for d and the column of
+// d in it: d.Source as Parse made it (an excerpt that starts with "…" puts
+// the column excerptBefore characters after it), or an excerpt of a longer
+// source line, as a client given diagnostics made elsewhere may have.
+func sourceAndColumn(d Diagnostic) (string, int) {
+	src, col := d.Source, d.Column
+	trimmed := strings.HasPrefix(src, "…") && col-1 > excerptBefore
+	if !trimmed && len(src) > MaxSourceExcerpt*utf8.UTFMax+2*len("…") {
+		src = excerpt([]byte(src), col)
+		trimmed = col-1 > excerptBefore
+	}
+	if trimmed {
+		col = 1 + excerptBefore + 1 // after "…" and the characters before
+	}
+	return src, col
+}
+
 // caretPad returns the whitespace that puts a caret under column col of
 // line, keeping tabs so the caret lines up in a terminal.
 func caretPad(line string, col int) string {
 	var b strings.Builder
-	for i, r := range line {
-		if utf8.RuneCountInString(line[:i]) >= col-1 {
+	n := 0
+	for _, r := range line {
+		if n >= col-1 {
 			break
 		}
+		n++
 		if r == '\t' {
 			b.WriteByte('\t')
 		} else {

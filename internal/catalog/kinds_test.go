@@ -14,7 +14,7 @@ import (
 func readWith(t *testing.T, r kindRegistry, src string) Diagnostics {
 	t.Helper()
 	f := &File{Path: "k.yaml", Data: []byte(src)}
-	p := &docParser{file: f, lines: &sourceLines{data: f.Data}}
+	p := &docParser{file: f, lines: &sourceLines{data: f.Data}, report: report{limit: MaxDiagnosticsPerFile}}
 	astFile, err := parser.ParseBytes(f.Data, 0)
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +24,7 @@ func readWith(t *testing.T, r kindRegistry, src string) Diagnostics {
 		p.anchors = map[string]ast.Node{}
 		r.read(p, p.unwrap(doc.Body), &res)
 	}
-	return p.diags
+	return p.report.diags
 }
 
 func messages(ds Diagnostics) string {
@@ -38,24 +38,32 @@ func messages(ds Diagnostics) string {
 // TestNewKindIsOneRegistration adds a kind to the table and checks that it
 // is read, and that the messages about kinds name it without other edits.
 func TestNewKindIsOneRegistration(t *testing.T) {
+	known := documentKinds.kinds(APIVersion) // Team, Service, and any added since
+	if len(known) < 2 || known[0] != KindTeam || known[1] != KindService {
+		t.Fatalf("kinds of %s: %v", APIVersion, known)
+	}
 	var read []string
 	r := append(slices.Clone(documentKinds),
-		docKind{apiVersions: []string{APIVersion}, kind: "SeverityLevel", read: func(p *docParser, h *header, _ *fileResult) {
+		docKind{apiVersions: []string{APIVersion}, kind: "TestWidget", read: func(p *docParser, h *header, _ *fileResult) {
 			read = append(read, h.kind+"@"+h.pos.String())
 		}},
 		docKind{apiVersions: []string{"n9/v1"}, kind: "SLO", family: "Nobl9", version: "n9/v1",
 			read: func(*docParser, *header, *fileResult) {}},
 	)
-	got := messages(readWith(t, r, "apiVersion: tsuna/v1\nkind: SeverityLevel\n"+
-		"---\napiVersion: tsuna/v1\nkind: SeverityLevl\n"+
+	got := messages(readWith(t, r, "apiVersion: tsuna/v1\nkind: TestWidget\n"+
+		"---\napiVersion: tsuna/v1\nkind: TestWidgt\n"+
 		"---\napiVersion: tsuna/v1\nname: x\n"+
 		"---\napiVersion: tsuna/v9\nkind: Team\n"))
-	if want := []string{"SeverityLevel@k.yaml:1:1"}; !slices.Equal(read, want) {
+	if want := []string{"TestWidget@k.yaml:1:1"}; !slices.Equal(read, want) {
 		t.Errorf("read %v, want %v", read, want)
 	}
+	adds := ""
+	for _, k := range known {
+		adds += "`kind: " + k + "`, "
+	}
 	want := strings.Join([]string{
-		`unknown kind "SeverityLevl"; did you mean "SeverityLevel"? (kinds in tsuna/v1: Team, Service, SeverityLevel)`,
-		"missing kind: add `kind: Team`, `kind: Service` or `kind: SeverityLevel`",
+		`unknown kind "TestWidgt"; did you mean "TestWidget"? (kinds in tsuna/v1: ` + strings.Join(known, ", ") + `, TestWidget)`,
+		"missing kind: add " + strings.TrimSuffix(adds, ", ") + " or `kind: TestWidget`",
 		`unknown apiVersion "tsuna/v9": use "tsuna/v1" (Sloth's "prometheus/v1", OpenSLO's "openslo/v1" and Nobl9's "n9/v1" are read too)`,
 	}, "\n")
 	if got != want {

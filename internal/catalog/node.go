@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -21,7 +22,7 @@ func (p *docParser) pos(n ast.Node) Pos {
 	}
 	if n != nil {
 		if tk := n.GetToken(); tk != nil && tk.Position != nil {
-			return Pos{File: p.file.Path, Line: tk.Position.Line, Column: tk.Position.Column}
+			return Pos{File: p.file.Path, Line: tk.Position.Line + p.lineOffset, Column: tk.Position.Column}
 		}
 	}
 	return Pos{File: p.file.Path, Line: 1, Column: 1}
@@ -45,6 +46,7 @@ func (p *docParser) unwrap(n ast.Node) ast.Node {
 				p.errorf(p.pos(v), "unknown alias *%s: define the anchor &%s before using it", v.Value, v.Value)
 				return nil
 			}
+			p.spendAlias(v, target)
 			n = target
 		case *ast.TagNode:
 			if v.Start != nil && v.Start.Value == "!!str" {
@@ -58,6 +60,55 @@ func (p *docParser) unwrap(n ast.Node) ast.Node {
 		}
 	}
 	return n
+}
+
+// spendAlias deducts what alias refers to from the file's alias budget
+// (see MaxAliasExpansion). When the budget is spent, it reports an error
+// and stops reading the file.
+func (p *docParser) spendAlias(alias *ast.AliasNode, target ast.Node) {
+	size, ok := p.aliasSizes[target]
+	if !ok {
+		size = nodeSize(target, p.aliasBudget+1)
+		if p.aliasSizes == nil {
+			p.aliasSizes = map[ast.Node]int{}
+		}
+		p.aliasSizes[target] = size
+	}
+	p.aliasBudget -= size
+	if p.aliasBudget < 0 {
+		p.errorf(p.pos(alias), "aliases in this file refer to more than %d times its size; write the repeated values out, or alias smaller ones", MaxAliasExpansion)
+		panic(stopFile{})
+	}
+}
+
+// stopFile is panicked to stop reading a file when it goes over a limit,
+// so that the limit is reported once, without the errors that reading on
+// would add; readDocument recovers it.
+type stopFile struct{}
+
+// nodeSize returns the bytes of YAML that n spans, visiting at most limit
+// nodes: each spans a byte or more, so past that it returns limit+1.
+func nodeSize(n ast.Node, limit int) int {
+	v := &spanVisitor{lo: math.MaxInt, nodes: limit}
+	ast.Walk(v, n)
+	if v.nodes < 0 {
+		return limit + 1
+	}
+	return max(v.hi-v.lo, 1)
+}
+
+// spanVisitor finds the first and last byte of the nodes it visits.
+type spanVisitor struct{ lo, hi, nodes int }
+
+func (v *spanVisitor) Visit(n ast.Node) ast.Visitor {
+	if v.nodes--; v.nodes < 0 {
+		return nil
+	}
+	if tk := n.GetToken(); tk != nil && tk.Position != nil {
+		v.lo = min(v.lo, tk.Position.Offset)
+		v.hi = max(v.hi, tk.Position.Offset+len(tk.Value))
+	}
+	return v
 }
 
 // mappingPairs returns the key: value pairs of a mapping node. goccy/go-yaml
@@ -100,11 +151,12 @@ func (p *docParser) fields(n ast.Node, what string, allowed []string) (map[strin
 			continue
 		}
 		if !slices.Contains(allowed, key) {
-			if hint := didYouMean(key, allowed); hint != "" {
-				p.errorf(kpos, "unknown field %q in %s%s", key, what, hint)
-			} else {
-				p.errorf(kpos, "unknown field %q in %s; allowed fields: %s", key, what, strings.Join(allowed, ", "))
-			}
+			p.errorf(kpos, "unknown field %q in %s%s", key, what, lazy(func() string {
+				if hint := didYouMean(key, allowed).String(); hint != "" {
+					return hint
+				}
+				return "; allowed fields: " + strings.Join(allowed, ", ")
+			}))
 			continue
 		}
 		v := p.unwrap(kv.Value)

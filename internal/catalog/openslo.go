@@ -231,7 +231,10 @@ func (p *docParser) openSLOWindow(e entry, what string, alpha bool) slo.Window {
 	if de, ok := f["duration"]; ok {
 		s, _ := p.str(de, what+"[0].duration")
 		v, err := slo.ParseDuration(s)
-		if err != nil {
+		if !durationAtMost(s, MaxSLOWindow) {
+			p.errorf(p.valuePos(de), "%s[0].duration %q is too long: use at most %s", what, s, slo.FormatDuration(MaxSLOWindow))
+			return slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}
+		} else if err != nil {
 			p.errorf(p.valuePos(de), "%s[0].duration: %v", what, err)
 		}
 		d = v
@@ -244,13 +247,15 @@ func (p *docParser) openSLOWindow(e entry, what string, alpha bool) slo.Window {
 		if ue, ok := f["unit"]; ok {
 			unit, _ = p.str(ue, what+"[0].unit")
 		}
-		switch unit {
-		case "Day":
-			d = time.Duration(n) * slo.Day
-		case "Week":
-			d = time.Duration(n) * 7 * slo.Day
-		default:
+		days := map[string]float64{"Day": 1, "Week": 7}[unit]
+		switch {
+		case days == 0:
 			p.errorf(p.pos(items[0]), "%s[0].unit %q: use Day or Week", what, unit)
+		case n*days > float64(MaxSLOWindow/slo.Day):
+			p.errorf(p.valuePos(ce), "%s[0].count %s %s is too long: use at most %s", what, formatNum(n), unit, slo.FormatDuration(MaxSLOWindow))
+			return slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}
+		default:
+			d = time.Duration(n) * time.Duration(days) * slo.Day
 		}
 	}
 	rolling := true

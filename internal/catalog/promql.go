@@ -79,7 +79,8 @@ func (p *docParser) offsetPos(e entry, value string, off int) Pos {
 	if lit, ok := e.value.(*ast.LiteralNode); ok && lit.Value != nil {
 		// A block scalar starts on the line after its indicator (| or >).
 		line := start.Line + 1 + strings.Count(before, "\n")
-		indent := len(p.lines.line(start.Line+1)) - len(strings.TrimLeft(p.lines.line(start.Line+1), " "))
+		next := string(p.lines.line(start.Line + 1))
+		indent := len(next) - len(strings.TrimLeft(next, " "))
 		col := indent + 1 + len(before) - (strings.LastIndex(before, "\n") + 1)
 		return Pos{File: start.File, Line: line, Column: col}
 	}

@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/goccy/go-yaml/ast"
 
@@ -93,7 +94,7 @@ func (p *docParser) ruleFile(body ast.Node) []ruleRef {
 				if fe, ok := rf["for"]; !ok {
 					p.errorf(p.pos(r), "alert %s: a page needs a for: duration (such as for: 5m), so a blip does not wake anyone", name)
 				} else if s, _ := p.str(fe, rw+".for"); s != "" {
-					if d, err := slo.ParseDuration(s); err != nil || d == 0 {
+					if d, err := slo.ParseDuration(s); err != nil || d == 0 || !durationAtMost(s, math.MaxInt64) {
 						p.errorf(p.valuePos(fe), "alert %s: for %q is not a duration such as 5m", name, s)
 					}
 				}

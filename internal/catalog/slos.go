@@ -92,15 +92,48 @@ func (p *docParser) objective(e entry, what string, scale float64) float64 {
 
 func formatNum(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
+// durationAtMost reports whether s, a duration as slo.ParseDuration reads
+// it, is at most limit. slo.ParseDuration wraps around past the range of
+// time.Duration, so a huge value must be caught before its result is used.
+// It reports true for what is not a duration: slo.ParseDuration says why.
+func durationAtMost(s string, limit time.Duration) bool {
+	units := map[string]time.Duration{"ms": time.Millisecond, "s": time.Second, "m": time.Minute, "h": time.Hour,
+		"d": slo.Day, "w": 7 * slo.Day, "y": 365 * slo.Day}
+	var total time.Duration
+	for s != "" {
+		i := 0
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+		j := i
+		for j < len(s) && (s[j] < '0' || s[j] > '9') {
+			j++
+		}
+		unit, ok := units[s[i:j]]
+		if i == 0 || !ok {
+			return true
+		}
+		n, err := strconv.ParseInt(s[:i], 10, 64)
+		if err != nil || n > int64((limit-total)/unit) {
+			return false
+		}
+		total += time.Duration(n) * unit
+		s = s[j:]
+	}
+	return true
+}
+
 // window reads `28d` or `{calendar: month, timeZone: Europe/Paris}`.
 func (p *docParser) window(e entry, what string) slo.Window {
 	if _, ok := e.value.(*ast.StringNode); ok {
 		s, _ := p.str(e, what)
 		d, err := slo.ParseDuration(s)
 		switch {
+		case !durationAtMost(s, MaxSLOWindow):
+			p.errorf(p.valuePos(e), "%s %q is too long: use at most %s (28d and 30d are usual)", what, s, slo.FormatDuration(MaxSLOWindow))
 		case err != nil:
 			p.errorf(p.valuePos(e), "%s: %v", what, err)
-		case d < slo.Day || d%slo.Day != 0:
+		case d < MinSLOWindow || d%slo.Day != 0:
 			p.errorf(p.valuePos(e), "%s %q: use whole days, at least 1d (28d and 30d are usual)", what, s)
 		default:
 			return slo.Window{Rolling: slo.Duration(d)}

@@ -31,9 +31,9 @@ func (p *docParser) team(body ast.Node, docPos Pos) *Team {
 	if e, ok := f["chat"]; ok {
 		p.chat(e, "Team", &t.Chat)
 	}
+	emails := map[string]int{} // index in members of each valid email
 	if e, ok := f["members"]; ok {
 		items, _ := p.list(e, "members")
-		emails := map[string]int{}
 		for i, it := range items {
 			what := fmt.Sprintf("members[%d]", i)
 			mf, ok := p.fields(it, what, []string{"name", "email", "slack"})
@@ -69,7 +69,7 @@ func (p *docParser) team(body ast.Node, docPos Pos) *Team {
 	if e, ok := f["oncall"]; ok {
 		list, pos := p.strList(e, "oncall")
 		for i, email := range list {
-			if !slices.ContainsFunc(t.Members, func(m Member) bool { return m.Email == email }) {
+			if _, member := emails[email]; !member {
 				p.errorf(pos[i], "oncall[%d] %q is not a member of team %q; add them to members or fix the email", i, email, t.Name)
 			}
 		}

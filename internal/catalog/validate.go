@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"net/mail"
 	"net/url"
-	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -63,59 +63,101 @@ func validChannel(s string) bool {
 }
 
 // didYouMean returns `; did you mean "x"?` for the candidate closest to s,
-// or "" when none is close.
-func didYouMean(s string, candidates []string) string {
-	if c := closest(s, candidates); c != "" {
-		return fmt.Sprintf("; did you mean %q?", c)
+// or "" when none is close, computed when the message is formatted.
+func didYouMean(s string, candidates []string) lazy {
+	return func() string {
+		if c := closest(s, candidates); c != "" {
+			return fmt.Sprintf("; did you mean %q?", c)
+		}
+		return ""
 	}
-	return ""
 }
 
 // closest returns the candidate within a few edits of s, or "".
 func closest(s string, candidates []string) string {
-	best, bestDist := "", 1<<30
+	work := -1 // unbounded
+	return closestWithin(s, candidates, &work)
+}
+
+// closestWithin is closest, spending at most *work edit-distance cells
+// (unbounded when negative) and deducting those it spends. Names longer
+// than MaxSuggestionLength get no suggestion.
+func closestWithin(s string, candidates []string, work *int) string {
+	if len(s) > MaxSuggestionLength {
+		return ""
+	}
+	limit := max(1, len(s)/3) // the farthest a suggestion may be
+	ls := strings.ToLower(s)
+	rs := []rune(ls)
+	best, bestDist := "", limit+1
 	for _, c := range candidates {
-		d := distance(strings.ToLower(s), strings.ToLower(c))
-		if d < bestDist {
+		if len(c) > (len(rs)+limit)*utf8.UTFMax {
+			continue
+		}
+		rc := []rune(strings.ToLower(c))
+		if abs(len(rc)-len(rs)) >= bestDist {
+			continue // at least that many edits
+		}
+		if *work >= 0 {
+			cells := len(rs) * len(rc)
+			if cells > *work {
+				return best
+			}
+			*work -= cells
+		}
+		if d := distanceWithin(rs, rc, bestDist-1); d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	if bestDist > max(1, len(s)/3) {
-		return ""
-	}
 	return best
+}
+
+func abs(n int) int {
+	if n < 0 {
+		return -n
+	}
+	return n
 }
 
 // distance is the Levenshtein edit distance between a and b.
 func distance(a, b string) int {
 	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
+	return distanceWithin(ra, rb, len(ra)+len(rb))
+}
+
+// distanceWithin is the edit distance between a and b when it is at most
+// bound, else a number above bound; it stops as soon as a row exceeds it.
+func distanceWithin(a, b []rune, bound int) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
 	for j := range prev {
 		prev[j] = j
 	}
-	for i := 1; i <= len(ra); i++ {
+	for i := 1; i <= len(a); i++ {
 		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
+		rowMin := cur[0]
+		for j := 1; j <= len(b); j++ {
 			cost := 1
-			if ra[i-1] == rb[j-1] {
+			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			rowMin = min(rowMin, cur[j])
+		}
+		if rowMin > bound {
+			return bound + 1
 		}
 		prev, cur = cur, prev
 	}
-	return prev[len(rb)]
+	return prev[len(b)]
 }
 
 // validate checks what spans documents: duplicates, references between
 // objects, and channels. It sorts c's teams and services by name and drops
 // duplicates.
-func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio, refs []ruleRef) Diagnostics {
-	d := &checker{lines: map[string]*sourceLines{}}
-	for i := range files {
-		d.lines[files[i].Path] = &sourceLines{data: files[i].Data}
-	}
+// It reports at most limit diagnostics, counting the others.
+func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio, refs []ruleRef, limit int) report {
+	d := &checker{report: report{limit: max(limit, 0)}, suggestionWork: suggestionWork}
 	byPos := func(a, b Pos) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	}
@@ -143,11 +185,12 @@ func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[str
 		case s.Team == "":
 			// reported by the parser as missing
 		case team == nil:
-			if c := closest(s.Team, teamNames); c != "" {
-				d.errorf(s.teamPos, "unknown team %q; did you mean %q?", s.Team, c)
-			} else {
-				d.errorf(s.teamPos, "unknown team %q: declare it with `kind: Team` or name an existing team", s.Team)
-			}
+			d.errorf(s.teamPos, "unknown team %q%s", s.Team, lazy(func() string {
+				if c := d.closest(s.Team, teamNames); c != "" {
+					return fmt.Sprintf("; did you mean %q?", c)
+				}
+				return ": declare it with `kind: Team` or name an existing team"
+			}))
 		case s.Channel(team) == "":
 			d.warnf(s.Pos, "service %q has no chat channel: set chat.channel on team %q or on the service, or its alerts go to the fallback channel", s.Name, team.Name)
 		}
@@ -157,11 +200,12 @@ func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[str
 			case dep == s.Name:
 				d.errorf(s.depPos[i], "service %q depends on itself; remove it from dependsOn", s.Name)
 			case target == nil:
-				if c := closest(dep, serviceNames); c != "" {
-					d.errorf(s.depPos[i], "unknown dependency %q; did you mean %q?", dep, c)
-				} else {
-					d.errorf(s.depPos[i], "unknown dependency %q: declare a Service named %q or fix the name", dep, dep)
-				}
+				d.errorf(s.depPos[i], "unknown dependency %q%s", dep, lazy(func() string {
+					if c := d.closest(dep, serviceNames); c != "" {
+						return fmt.Sprintf("; did you mean %q?", c)
+					}
+					return fmt.Sprintf(": declare a Service named %q or fix the name", dep)
+				}))
 			case seen[dep]:
 				d.warnf(s.depPos[i], "dependency %q is listed twice; remove one", dep)
 			case target.Lifecycle == LifecycleDeprecated && s.Lifecycle != LifecycleDeprecated:
@@ -174,12 +218,13 @@ func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[str
 	for _, r := range refs {
 		switch {
 		case r.kind == "service" && c.Service(r.name) == nil:
-			d.errorf(r.pos, "alert label service=%q names no service of the catalog%s", r.name, didYouMean(r.name, serviceNames))
+			d.errorf(r.pos, "alert label service=%q names no service of the catalog%s", r.name, d.didYouMean(r.name, serviceNames))
 		case r.kind == "team" && c.Team(r.name) == nil:
-			d.errorf(r.pos, "alert label team=%q names no team of the catalog%s", r.name, didYouMean(r.name, teamNames))
+			d.errorf(r.pos, "alert label team=%q names no team of the catalog%s", r.name, d.didYouMean(r.name, teamNames))
 		}
 	}
-	return d.diags
+	d.fillSources(files)
+	return d.report
 }
 
 // linkSLOs gives each SLO its service's team and runbook, resolves OpenSLO
@@ -235,28 +280,61 @@ func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[stri
 	})
 }
 
+// checker collects the diagnostics of the checks across files.
 type checker struct {
-	lines map[string]*sourceLines
-	diags Diagnostics
-}
-
-func (c *checker) add(sev Severity, pos Pos, msg string) {
-	src := ""
-	if l := c.lines[pos.File]; l != nil {
-		if l.data == nil { // parsed from disk and let go: read it again for the line
-			l.data, _ = os.ReadFile(pos.File)
-		}
-		src = l.line(pos.Line)
-	}
-	c.diags = append(c.diags, Diagnostic{File: pos.File, Line: pos.Line, Column: pos.Column, Severity: sev, Message: msg, Source: src})
+	report report
+	// suggestionWork is what "did you mean" may still spend; see
+	// suggestionWork.
+	suggestionWork int
 }
 
 func (c *checker) errorf(pos Pos, format string, args ...any) {
-	c.add(SeverityError, pos, fmt.Sprintf(format, args...))
+	c.report.add(SeverityError, pos, format, args...)
 }
 
 func (c *checker) warnf(pos Pos, format string, args ...any) {
-	c.add(SeverityWarning, pos, fmt.Sprintf(format, args...))
+	c.report.add(SeverityWarning, pos, format, args...)
+}
+
+// closest is closest within the checker's suggestion work.
+func (c *checker) closest(s string, candidates []string) string {
+	return closestWithin(s, candidates, &c.suggestionWork)
+}
+
+// didYouMean is didYouMean within the checker's suggestion work, computed
+// only if the diagnostic is kept.
+func (c *checker) didYouMean(s string, candidates []string) lazy {
+	return func() string {
+		if m := c.closest(s, candidates); m != "" {
+			return fmt.Sprintf("; did you mean %q?", m)
+		}
+		return ""
+	}
+}
+
+// fillSources sets the source lines of the diagnostics, reading each file
+// once, one at a time (from disk when its data was let go).
+func (c *checker) fillSources(files []File) {
+	byPath := make(map[string]*File, len(files))
+	for i := range files {
+		if _, ok := byPath[files[i].Path]; !ok {
+			byPath[files[i].Path] = &files[i]
+		}
+	}
+	ds := c.report.diags
+	slices.SortStableFunc(ds, func(a, b Diagnostic) int { return cmp.Compare(a.File, b.File) })
+	for len(ds) > 0 {
+		n := 1
+		for n < len(ds) && ds[n].File == ds[0].File {
+			n++
+		}
+		if f := byPath[ds[0].File]; f != nil {
+			if data, err := readFile(f); err == nil {
+				(&sourceLines{data: data}).fill(ds[:n])
+			}
+		}
+		ds = ds[n:]
+	}
 }
 
 // dedupe drops from sorted every element whose name equals the one before
