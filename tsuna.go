@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strings"
 )
 
 // Error codes. Each maps to one HTTP status in the server package.
@@ -65,13 +66,62 @@ func ErrorMessage(err error) string {
 var Version = ""
 
 // BuildVersion returns Version, or the module version recorded by the Go
-// toolchain, or "devel".
+// toolchain, or "devel"; when the build recorded its VCS revision and the
+// version does not name it already, "+<12 hex digits>" follows, and
+// ".dirty" when the work tree had uncommitted changes. `go build` records
+// the revision in a git clone (unless -buildvcs=false); `go run` does not.
 func BuildVersion() string {
-	if Version != "" {
-		return Version
+	bi, _ := debug.ReadBuildInfo()
+	return versionOf(Version, bi)
+}
+
+// BuildRevision returns the VCS revision the binary was built from, with
+// "-dirty" when the work tree had uncommitted changes, or "" when the
+// build recorded none.
+func BuildRevision() string {
+	bi, _ := debug.ReadBuildInfo()
+	rev, dirty := revisionOf(bi)
+	if rev != "" && dirty {
+		rev += "-dirty"
 	}
-	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
-		return bi.Main.Version
+	return rev
+}
+
+func versionOf(set string, bi *debug.BuildInfo) string {
+	v := set
+	if v == "" && bi != nil && bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		v = bi.Main.Version
 	}
-	return "devel"
+	if v == "" {
+		v = "devel"
+	}
+	rev, dirty := revisionOf(bi)
+	if len(rev) > 12 {
+		rev = rev[:12]
+	}
+	if rev == "" || strings.Contains(v, rev) {
+		return v
+	}
+	v += "+" + rev
+	if dirty {
+		v += ".dirty"
+	}
+	return v
+}
+
+// revisionOf returns the VCS revision in bi's build settings and whether
+// the work tree was modified.
+func revisionOf(bi *debug.BuildInfo) (rev string, dirty bool) {
+	if bi == nil {
+		return "", false
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			dirty = s.Value == "true"
+		}
+	}
+	return rev, dirty
 }

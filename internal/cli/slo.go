@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,16 +11,33 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
+	"github.com/tsuna-sre/tsuna/internal/client"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 func newSLO(env *Env) *cobra.Command {
-	c := &cobra.Command{Use: "slo", Short: "Generate Prometheus rules from SLOs"}
+	c := &cobra.Command{
+		Use:   "slo",
+		Short: "SLOs and error budgets: generate rules, show status and history, ask the deploy gate",
+		Long: `SLOs and error budgets.
+
+  rules     generate Prometheus recording and alerting rules from the catalog,
+            Sloth or OpenSLO specs (local: no server needed)
+  status    every SLO's SLI, budget left, burn rates and firing alerts
+  history   one SLO's SLI and budget left over time
+  gate      whether a service may deploy under the error budget policy,
+            with an exit status a pipeline can act on
+
+status, history and gate ask a tsuna server (--server, TSUNA_SERVER) with a
+token (--token, TSUNA_TOKEN); the server reads Prometheus (tsuna serve
+--prometheus-url) or the events pushed to it.`,
+	}
 	var inputs []string
 	var out, format string
 	rules := &cobra.Command{
@@ -110,7 +128,7 @@ has one service (as sloth generate -o does); -o - writes to stdout.`,
 	rules.Flags().StringSliceVarP(&inputs, "input", "i", nil, "catalog directory, Sloth or OpenSLO file (repeatable)")
 	rules.Flags().StringVarP(&out, "out", "o", "-", "output directory, file, or - for stdout")
 	rules.Flags().StringVar(&format, "format", slo.FormatPrometheus, "prometheus (rule files) or prometheus-operator (PrometheusRule objects)")
-	c.AddCommand(rules, newSLOStatus(env), newSLOGate(env))
+	c.AddCommand(rules, newSLOStatus(env), newSLOHistory(env), newSLOGate(env))
 	return c
 }
 
@@ -120,6 +138,15 @@ func newSLOStatus(env *Env) *cobra.Command {
 	c := &cobra.Command{
 		Use:   "status [SERVICE[/SLO]]",
 		Short: "Show error budgets: SLI, budget left, burn rates, firing alerts",
+		Long: `Show each SLO's SLI over its period, the error budget left, the burn rates of
+the alert windows, and the alerts whose burn-rate condition holds now.
+
+An alert fires while both windows of one of its pairs burn above the pair's
+factor: page on 1h and 5m, or 6h and 30m; ticket on 1d and 2h, or 3d and 6h
+(factors 14.4, 6, 3 and 1 for a 30-day period). The short window is what ends
+it: once errors stop, a page clears within 5 to 30 minutes, a ticket within 2
+to 6 hours, although BURN 6H and BURN 3D stay high for their whole window.
+Under the table, each firing SLO says which pair holds and when it clears.`,
 		Example: `  tsuna slo status
   tsuna slo status checkout-api
   tsuna slo status checkout-api/availability --output json`,
@@ -154,7 +181,17 @@ func newSLOStatus(env *Env) *cobra.Command {
 				rows[i] = []string{s.Service + "/" + s.SLO, budget.FormatPercent(s.Objective), s.Window, pct(s.SLI), pct(s.BudgetRemaining),
 					burn(s.BurnRates, "1h"), burn(s.BurnRates, "6h"), burn(s.BurnRates, "3d"), dash(strings.Join(s.Firing, ",")), s.State, dash(s.Source), dash(s.Reason)}
 			}
-			return render(env, output, statuses, []string{"SLO", "OBJECTIVE", "WINDOW", "SLI", "BUDGET LEFT", "BURN 1H", "BURN 6H", "BURN 3D", "FIRING", "STATE", "SOURCE", "REASON"}, rows)
+			if err := render(env, output, statuses, []string{"SLO", "OBJECTIVE", "WINDOW", "SLI", "BUDGET LEFT", "BURN 1H", "BURN 6H", "BURN 3D", "FIRING", "STATE", "SOURCE", "REASON"}, rows); err != nil {
+				return err
+			}
+			if output == "text" {
+				for _, s := range statuses {
+					for _, note := range firingNotes(s) {
+						fmt.Fprintf(env.Stdout, "\n%s/%s: %s", s.Service, s.SLO, note)
+					}
+				}
+			}
+			return nil
 		},
 	}
 	rem.flags(c)
@@ -178,23 +215,72 @@ func burn(m map[string]float64, w string) string {
 	return strconv.FormatFloat(v, 'f', 2, 64)
 }
 
+// Exit statuses of tsuna slo gate, so a pipeline can tell a freeze from an
+// outage. 0 allows the deploy and 2 is a wrong command line, as for every
+// command.
+const (
+	// ExitGateDenied: the error budget policy denies the deploy.
+	ExitGateDenied = 1
+	// ExitGateUnavailable: tsuna could not be reached or could not answer
+	// (network error, timeout, 5xx). --fail-open allows the deploy instead.
+	ExitGateUnavailable = 3
+	// ExitGateCredentials: no token, or the server refused it (401, 403).
+	ExitGateCredentials = 4
+	// ExitGateUnknownService: the catalog has no such service (404).
+	ExitGateUnknownService = 5
+)
+
 func newSLOGate(env *Env) *cobra.Command {
 	var rem remote
 	var output string
+	var failOpen bool
 	c := &cobra.Command{
 		Use:   "gate SERVICE",
-		Short: "Ask whether SERVICE may deploy now (exit status 1 when frozen)",
-		Long: `Ask the deploy gate whether SERVICE may deploy under the error budget policy.
-Exit status 0 allows the deploy, 1 denies it: a pipeline step can run it as is.`,
+		Short: "Ask whether SERVICE may deploy now; the exit status tells a freeze from an outage",
+		Long: `Ask the deploy gate whether SERVICE may deploy under the error budget policy
+(tsuna serve --freeze-below and --deny-unknown).
+
+Exit status:
+  0  the deploy is allowed
+  1  the deploy is denied: the error budget policy freezes SERVICE
+  2  the command line is wrong
+  3  tsuna is unreachable or unavailable (network error, timeout, 5xx);
+     with --fail-open the deploy is allowed instead (exit 0, a warning on stderr)
+  4  no token, or the server refused it (401, 403)
+  5  the catalog has no service SERVICE
+
+A pipeline step can run it as is (any non-zero status stops it), or act on
+each status: for instance retry on 3, page the platform team on 4.`,
+		Example: `  tsuna slo gate checkout-api
+  tsuna slo gate checkout-api --fail-open      # deploy when tsuna itself is down
+  tsuna slo gate checkout-api --output json`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := rem.start(env, output)
+			if err := checkOutput(output, "text", "json"); err != nil {
+				return err
+			}
+			cl, err := rem.client(env)
 			if err != nil {
+				if strings.HasPrefix(err.Error(), "no token") {
+					fmt.Fprintf(env.Stderr, "tsuna: %v\n", err)
+					return exitError{ExitGateCredentials}
+				}
 				return err
 			}
 			d, err := cl.DeployGate(cmd.Context(), args[0])
 			if err != nil {
-				return err
+				code := gateExit(err)
+				if code == ExitGateUnavailable && failOpen {
+					fmt.Fprintf(env.Stderr, "tsuna: %v\ntsuna: deploy of %s allowed by --fail-open: the error budget was not checked\n", err, args[0])
+					if output == "json" {
+						return writeJSON(env.Stdout, budget.Decision{Service: args[0], Allow: true, Decision: "allow", Reason: "tsuna unavailable; allowed by --fail-open: " + err.Error(), SLOs: []budget.Status{}})
+					}
+					fmt.Fprintf(env.Stdout, "allow: tsuna unavailable; allowed by --fail-open\n")
+					return nil
+				}
+				writeProblem(env, output, err)
+				fmt.Fprintf(env.Stderr, "tsuna: %v\n", err)
+				return exitError{code}
 			}
 			if output == "json" {
 				err = writeJSON(env.Stdout, d)
@@ -202,14 +288,34 @@ Exit status 0 allows the deploy, 1 denies it: a pipeline step can run it as is.`
 				_, err = fmt.Fprintf(env.Stdout, "%s: %s\n", d.Decision, d.Reason)
 			}
 			if err == nil && !d.Allow {
-				return exitError{ExitError}
+				return exitError{ExitGateDenied}
 			}
 			return err
 		},
 	}
 	rem.flags(c)
 	addOutputFlag(c, &output)
+	c.Flags().BoolVar(&failOpen, "fail-open", false, "allow the deploy (exit 0, with a warning) when tsuna is unreachable or unavailable, instead of exit 3")
 	return c
+}
+
+// gateExit maps the deploy gate's failure to its exit status.
+func gateExit(err error) int {
+	var apiErr *client.Error
+	if !errors.As(err, &apiErr) {
+		return ExitGateUnavailable // no answer: network, timeout, TLS
+	}
+	switch {
+	case apiErr.Status == http.StatusUnauthorized || apiErr.Status == http.StatusForbidden:
+		return ExitGateCredentials
+	case apiErr.Status == http.StatusNotFound && apiErr.Problem.Code == "not_found":
+		return ExitGateUnknownService
+	case apiErr.Status >= 500 || apiErr.Status == http.StatusTooManyRequests || apiErr.Status == http.StatusNotFound:
+		// A 404 without tsuna's code is not tsuna answering: a proxy, or
+		// a wrong --server.
+		return ExitGateUnavailable
+	}
+	return ExitError
 }
 
 // writeFileAtomic writes b to path through a temporary file and a rename,
@@ -231,4 +337,104 @@ func writeFileAtomic(path string, b []byte) error {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// firingNotes explains, for each severity firing on s, which window pair
+// holds it and what makes it clear: the short window falling below the
+// factor, while the long window's burn rate stays high for its whole length.
+func firingNotes(s budget.Status) []string {
+	period, ok := periodOf(s.Window)
+	if !ok {
+		return nil
+	}
+	var notes []string
+	for _, sev := range s.Firing {
+		var holding []string
+		var longest slo.BurnWindow
+		for _, bw := range slo.BurnWindows(period) {
+			short, okS := s.BurnRates[slo.FormatDuration(bw.Short)]
+			long, okL := s.BurnRates[slo.FormatDuration(bw.Long)]
+			if bw.Severity != sev || !okS || !okL || short <= bw.Factor || long <= bw.Factor {
+				continue
+			}
+			holding = append(holding, fmt.Sprintf("%s/%s (burn %s and %s, above %s)", slo.FormatDuration(bw.Long), slo.FormatDuration(bw.Short),
+				strconv.FormatFloat(long, 'f', 2, 64), strconv.FormatFloat(short, 'f', 2, 64), strconv.FormatFloat(bw.Factor, 'f', -1, 64)))
+			if bw.Short > longest.Short {
+				longest = bw
+			}
+		}
+		if len(holding) == 0 {
+			continue
+		}
+		notes = append(notes, fmt.Sprintf("%s fires on window pair %s. It clears when each pair's short window falls below its factor: within %s after errors stop (then Prometheus and Alertmanager resolve it). BURN %s stays high for up to %s after, which alone does not keep it firing.\n",
+			sev, strings.Join(holding, " and "), slo.FormatDuration(longest.Short), strings.ToUpper(slo.FormatDuration(longest.Long)), slo.FormatDuration(longest.Long)))
+	}
+	return notes
+}
+
+// periodOf reads a status's window ("30d", "calendar month (UTC)") as the
+// period its burn factors scale to.
+func periodOf(window string) (time.Duration, bool) {
+	switch {
+	case strings.HasPrefix(window, "calendar month"):
+		return 30 * slo.Day, true
+	case strings.HasPrefix(window, "calendar week"):
+		return 7 * slo.Day, true
+	}
+	d, err := slo.ParseDuration(window)
+	return d, err == nil && d > 0
+}
+
+func newSLOHistory(env *Env) *cobra.Command {
+	var rem remote
+	var output, from, to, step string
+	c := &cobra.Command{
+		Use:   "history SERVICE/SLO",
+		Short: "Show one SLO's SLI, budget left and 1h burn rate over time",
+		Long: `Show one SLO's SLI and error budget left over its period, evaluated at each
+step between --from and --to, with the burn rate of the hour before each
+point. --from and --to take RFC 3339 times or durations ago (24h, 7d).`,
+		Example: `  tsuna slo history checkout-api/availability
+  tsuna slo history checkout-api/availability --from 24h --step 30m
+  tsuna slo history checkout-api/availability --output json`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			svc, name, ok := strings.Cut(args[0], "/")
+			if !ok || svc == "" || name == "" {
+				return usageError{fmt.Errorf("%q: name the SLO as SERVICE/SLO, such as checkout-api/availability (tsuna slo status lists them)", args[0])}
+			}
+			cl, err := rem.start(env, output)
+			if err != nil {
+				return err
+			}
+			q := url.Values{}
+			for k, v := range map[string]string{"from": from, "to": to, "step": step} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			h, err := cl.SLOHistory(cmd.Context(), svc, name, q)
+			if err != nil {
+				return err
+			}
+			rows := make([][]string, len(h.Points))
+			for i, p := range h.Points {
+				rows[i] = []string{p.Time.Format(time.RFC3339), pct(&p.SLI), pct(&p.BudgetRemaining), burnPtr(p.BurnRate1h)}
+			}
+			return render(env, output, h, []string{"TIME", "SLI", "BUDGET LEFT", "BURN 1H"}, rows)
+		},
+	}
+	rem.flags(c)
+	c.Flags().StringVar(&from, "from", "", "start: RFC 3339, or a duration ago such as 7d (default 7d)")
+	c.Flags().StringVar(&to, "to", "", "end: RFC 3339, or a duration ago (default now)")
+	c.Flags().StringVar(&step, "step", "", "time between points, such as 1h (default 1h)")
+	addOutputFlag(c, &output)
+	return c
+}
+
+func burnPtr(f *float64) string {
+	if f == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*f, 'f', 2, 64)
 }

@@ -12,16 +12,8 @@ import (
 	"github.com/tsuna-sre/tsuna"
 )
 
-// Outbox message states.
-const (
-	StatePending    = "pending"    // waiting for its first or next attempt
-	StateSent       = "sent"       // delivered
-	StateFailed     = "failed"     // given up: refused for good, or out of attempts
-	StateSuperseded = "superseded" // replaced by a later message of its group before it was sent
-)
-
-// States lists every outbox state.
-var States = []string{StatePending, StateSent, StateFailed, StateSuperseded}
+// States lists every outbox state: pending, sent, failed and superseded.
+var States = []string{"pending", "sent", "failed", "superseded"}
 
 // Reasons a failed message failed, the values of FailedByReason's keys
 // besides the platform's own error codes (such as channel_not_found).
@@ -31,8 +23,9 @@ const (
 	FailReasonRefused     = "refused"           // refused for good without a code
 )
 
-// Record is a stored outbox message, as `tsuna outbox list` shows it.
-type Record struct {
+// Entry is a stored outbox message as `tsuna outbox list` shows it: its
+// delivery state, with the id and next attempt an SRE looks for.
+type Entry struct {
 	ID            int64      `json:"id"`
 	Key           string     `json:"key"`
 	Channel       string     `json:"channel"`
@@ -128,7 +121,7 @@ type StatsReader interface {
 // Lister lists outbox messages; *store.DB implements it.
 type Lister interface {
 	StatsReader
-	OutboxMessages(ctx context.Context, f Filter) ([]Record, error)
+	OutboxMessages(ctx context.Context, f Filter) ([]Entry, error)
 }
 
 // Collector exports the outbox's statistics as Prometheus metrics, read

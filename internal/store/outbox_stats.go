@@ -39,7 +39,7 @@ func (d *DB) OutboxStats(ctx context.Context, now time.Time) (*delivery.Stats, e
 		}
 		st.States[state] = n
 		st.Attempts += attempts
-		if state == delivery.StatePending {
+		if state == "pending" {
 			st.MaxPendingAttempts, st.Retrying = maxAttempts, withError
 		}
 	}
@@ -78,7 +78,7 @@ func (d *DB) OutboxStats(ctx context.Context, now time.Time) (*delivery.Stats, e
 }
 
 // OutboxMessages lists outbox messages matching f, newest first.
-func (d *DB) OutboxMessages(ctx context.Context, f delivery.Filter) ([]delivery.Record, error) {
+func (d *DB) OutboxMessages(ctx context.Context, f delivery.Filter) ([]delivery.Entry, error) {
 	if err := f.Validate(); err != nil {
 		return nil, err
 	}
@@ -93,9 +93,9 @@ func (d *DB) OutboxMessages(ctx context.Context, f delivery.Filter) ([]delivery.
 		return nil, fmt.Errorf("list outbox: %w", err)
 	}
 	defer rows.Close()
-	out := []delivery.Record{}
+	out := []delivery.Entry{}
 	for rows.Next() {
-		var r delivery.Record
+		var r delivery.Entry
 		var msg string
 		var sent sql.NullTime
 		if err := rows.Scan(&r.ID, &r.Key, &r.Channel, &msg, &r.State, &r.Attempts, &r.NextAttemptAt, &r.LastError, &r.CreatedAt, &sent); err != nil {
