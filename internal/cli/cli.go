@@ -78,8 +78,13 @@ func newRoot(env *Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "tsuna",
 		Short: "tsuna is a self-service reliability platform",
-		Long: `tsuna is a self-service reliability platform: a service catalog as code,
-SLOs and error budgets, alert routing, incidents and postmortems, in one binary.`,
+		Long: `tsuna is a self-service reliability platform in one binary: a service
+catalog as code (lint, apply), SLOs and error budgets (rules, status, history,
+a deploy gate), alert routing from Alertmanager to each team's chat channel
+through a durable outbox, and a tamper-evident audit log.
+
+Start with tsuna serve; every command has --help. Shell completion:
+tsuna completion bash|zsh|fish|powershell --help.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -94,6 +99,9 @@ SLOs and error budgets, alert routing, incidents and postmortems, in one binary.
 		newSLO(env),
 		newAlerts(env),
 		newAlertmanager(env),
+		newOutbox(env),
+		newSlack(env),
+		newDocs(env),
 	)
 	for _, c := range root.Commands() {
 		wrapArgs(c)
@@ -101,8 +109,19 @@ SLOs and error budgets, alert routing, incidents and postmortems, in one binary.
 	return root
 }
 
-// wrapArgs turns argument-count errors into usage errors (exit 2).
+// wrapArgs turns argument-count errors into usage errors (exit 2), and
+// makes a command group refuse a subcommand it does not have (cobra would
+// print the group's help and exit 0).
 func wrapArgs(c *cobra.Command) {
+	if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		c.Args = cobra.ArbitraryArgs
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unknown command %q for %q; its commands: %s", args[0], cmd.CommandPath(), subcommandNames(cmd))}
+			}
+			return cmd.Help()
+		}
+	}
 	if c.Args != nil {
 		check := c.Args
 		c.Args = func(cmd *cobra.Command, args []string) error {
@@ -121,11 +140,14 @@ func newVersion(env *Env) *cobra.Command {
 	var output string
 	c := &cobra.Command{
 		Use:   "version",
-		Short: "Print the version",
-		Args:  cobra.NoArgs,
+		Short: "Print the version and the commit it was built from",
+		Long: `Print the version and the commit it was built from. go build records the
+commit in a git clone (unless -buildvcs=false, or GOFLAGS has it); go run does
+not, and prints "devel".`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if output == "json" {
-				return writeJSON(env.Stdout, map[string]string{"version": tsuna.BuildVersion(), "go": runtime.Version()})
+				return writeJSON(env.Stdout, map[string]string{"version": tsuna.BuildVersion(), "revision": tsuna.BuildRevision(), "go": runtime.Version()})
 			}
 			fmt.Fprintf(env.Stdout, "tsuna %s (%s)\n", tsuna.BuildVersion(), runtime.Version())
 			return nil
@@ -146,4 +168,15 @@ func checkOutput(output string, allowed ...string) error {
 		}
 	}
 	return usageError{fmt.Errorf("--output %q: use one of %v", output, allowed)}
+}
+
+// subcommandNames lists c's visible subcommands, comma-separated.
+func subcommandNames(c *cobra.Command) string {
+	var names []string
+	for _, s := range c.Commands() {
+		if s.IsAvailableCommand() {
+			names = append(names, s.Name())
+		}
+	}
+	return strings.Join(names, ", ")
 }
