@@ -225,8 +225,10 @@ func TestSlackManifest(t *testing.T) {
 	}
 	var m struct {
 		Features struct {
-			BotUser       struct{ DisplayName string `yaml:"display_name"` } `yaml:"bot_user"`
-			SlashCommands []struct{ Command, URL string }                 `yaml:"slash_commands"`
+			BotUser struct {
+				DisplayName string `yaml:"display_name"`
+			} `yaml:"bot_user"`
+			SlashCommands []struct{ Command, URL string } `yaml:"slash_commands"`
 		}
 		OAuthConfig struct {
 			Scopes struct{ Bot []string }
