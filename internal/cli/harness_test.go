@@ -95,7 +95,8 @@ var addrRE = regexp.MustCompile(`(?:msg=listening addr=|"msg":"listening","addr"
 
 // testServer is a running `tsuna serve`.
 type testServer struct {
-	url    string
+	url    string // through the OpenAPI validating proxy
+	addr   string // the server itself, host:port, for raw connections
 	stderr *syncBuffer
 	stop   func() int
 }
@@ -120,7 +121,7 @@ func startServer(t *testing.T, db string, extra ...string) *testServer {
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if m := addrRE.FindStringSubmatch(stderr.String()); m != nil {
-			s := &testServer{url: openapitest.NewFromURL(t, "http://"+m[1]+"/api/v1/openapi.json").Proxy("http://" + m[1]), stderr: stderr}
+			s := &testServer{url: openapitest.NewFromURL(t, "http://"+m[1]+"/api/v1/openapi.json").Proxy("http://" + m[1]), addr: m[1], stderr: stderr}
 			var once sync.Once
 			code := -1
 			s.stop = func() int {
