@@ -2,7 +2,9 @@
 // one route per team on the `team` label, and one per service whose chat
 // channel overrides its team's, each to a receiver that calls tsuna's
 // webhook. A base file's global settings, receivers and routes are kept, so
-// nobody edits the routing tree by hand.
+// nobody edits the routing tree by hand. Alerts that no route matches reach
+// tsuna's fallback receiver (tsuna alerts unrouted lists them) and, with a
+// base, the base's default receiver as well.
 package amconfig
 
 import (
@@ -94,22 +96,45 @@ func Generate(c *catalog.Catalog, opts Options) ([]byte, error) {
 			{Key: "group_by", Value: []string{"alertname", "service"}},
 			{Key: "group_wait", Value: "30s"}, {Key: "group_interval", Value: "5m"}, {Key: "repeat_interval", Value: "4h"}}
 	}
+	rootReceiver := fmt.Sprint(valueOf(route, "receiver"))
 	var kept []any
 	routeOut := yaml.MapSlice{}
 	for _, item := range route {
 		if item.Key == "routes" {
 			list, _ := item.Value.([]any)
+			afterCatchAll := false
 			for _, r := range list {
-				if m, ok := r.(yaml.MapSlice); ok && isManaged(m) {
+				m, ok := r.(yaml.MapSlice)
+				if ok && isManaged(m) {
+					afterCatchAll = isCatchAll(m)
 					continue
 				}
+				// The copy of the root receiver that follows tsuna's
+				// catch-all is regenerated below.
+				if ok && afterCatchAll && isCatchAll(m) && fmt.Sprint(valueOf(m, "receiver")) == rootReceiver {
+					afterCatchAll = false
+					continue
+				}
+				afterCatchAll = false
 				kept = append(kept, r)
 			}
 			continue
 		}
 		routeOut = append(routeOut, item)
 	}
-	routeOut = append(routeOut, yaml.MapSlice{{Key: "routes", Value: slices.Concat(routes, kept)}}...)
+	all := slices.Concat(routes, kept)
+	if rootReceiver != fallback {
+		// With a base, the root's receiver is the base's: alerts no route
+		// matches would never reach tsuna, so `tsuna alerts unrouted`
+		// would see nothing. A last route sends them to tsuna's fallback
+		// and, continuing, one more to the base's own default receiver,
+		// which keeps getting them as before. (Alertmanager uses the
+		// root's receiver only when no child route matches.)
+		all = append(all,
+			yaml.MapSlice{{Key: "receiver", Value: fallback}, {Key: "continue", Value: true}},
+			yaml.MapSlice{{Key: "receiver", Value: rootReceiver}})
+	}
+	routeOut = append(routeOut, yaml.MapSlice{{Key: "routes", Value: all}}...)
 	out = append(out, yaml.MapItem{Key: "route", Value: routeOut})
 	out = append(out, yaml.MapItem{Key: "receivers", Value: slices.Concat(baseReceivers, receivers)})
 	b, err := yaml.MarshalWithOptions(out, yaml.Indent(2), yaml.IndentSequence(true))
@@ -127,4 +152,25 @@ func isManaged(m yaml.MapSlice) bool {
 		}
 	}
 	return false
+}
+
+// valueOf returns the value of key in m, or nil.
+func valueOf(m yaml.MapSlice, key string) any {
+	for _, it := range m {
+		if it.Key == key {
+			return it.Value
+		}
+	}
+	return nil
+}
+
+// isCatchAll reports whether a route matches every alert: it has a
+// receiver and nothing else but continue.
+func isCatchAll(m yaml.MapSlice) bool {
+	for _, it := range m {
+		if it.Key != "receiver" && it.Key != "continue" {
+			return false
+		}
+	}
+	return true
 }

@@ -21,8 +21,20 @@ func newAlertmanager(env *Env) *cobra.Command {
 team label) and one per service whose chat channel overrides its team's, each
 to a receiver calling tsuna's webhook. The --base file's global settings,
 receivers and routes are kept; routes tsuna generated before are replaced.
-The webhook secret is read by Alertmanager from --credentials-file; it is
-never written into the configuration.`,
+
+Alerts that no route matches go to tsuna's fallback receiver, so tsuna
+alerts unrouted lists them and they reach --fallback-channel; with --base,
+two last routes send them to tsuna and then to the base's own default
+receiver too, which keeps getting them as before.
+
+The webhook secret is any random string you choose, such as the output of
+  head -c 32 /dev/urandom | base64
+Give it to tsuna serve (--alertmanager-token-file, or
+TSUNA_ALERTMANAGER_TOKEN) and write the same string into the file
+--credentials-file names, on the Alertmanager host, readable by Alertmanager
+(Debian's package, prometheus-alertmanager, runs as user prometheus).
+Alertmanager reads it and sends it as a bearer token; it is never written
+into the configuration.`,
 		Example: `  tsuna alertmanager config -i catalog/ --base alertmanager.base.yml \
     --webhook-url https://tsuna.internal/hooks/alertmanager -o alertmanager.yml
   amtool check-config alertmanager.yml`,

@@ -392,3 +392,46 @@ func TestCLIReferenceIsCurrent(t *testing.T) {
 		t.Error("no page for tsuna slo gate")
 	}
 }
+
+// TestWebhookSecretExplained guards item 7: the 401 names credentials_file,
+// which the generated configuration uses, and the help says what the
+// secret is and where it goes.
+func TestWebhookSecretExplained(t *testing.T) {
+	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--alertmanager-token", amSecret)
+	var p struct{ Detail string }
+	if resp := call(t, "POST", srv.url+"/hooks/alertmanager", "wrong", notification("firing", "x", "X"), &p); resp.StatusCode != 401 ||
+		!strings.Contains(p.Detail, "credentials_file") || strings.Contains(p.Detail, "authorization.credentials ") {
+		t.Errorf("401 hint = %d %q", resp.StatusCode, p.Detail)
+	}
+	help := run(t, nil, "alertmanager", "config", "--help").stdout
+	for _, want := range []string{"any random string you choose", "--credentials-file", "prometheus-alertmanager", "fallback receiver"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("alertmanager config --help does not say %q", want)
+		}
+	}
+}
+
+// TestStatusExplainsWhenAPageClears guards item 10 where the user meets
+// it: under the status table, a firing page says which window pair holds
+// it and that it clears with the short window, not the 6h one.
+func TestStatusExplainsWhenAPageClears(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
+	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir)
+	now := time.Now().UTC()
+	// 90% errors in the last minutes: both page pairs burn (factor 0.336
+	// and 0.14 of a 7-day period, budget 10%).
+	body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":10,"total":100}]}`, now.Add(-time.Minute).Format(time.RFC3339))
+	if resp := call(t, "POST", srv.url+"/api/v1/services/nightly/slos/jobs/events", adminSecret, body, nil); resp.StatusCode != 200 {
+		t.Fatalf("push: %d", resp.StatusCode)
+	}
+	r := run(t, cliVars(srv, adminSecret), "slo", "status")
+	for _, want := range []string{"nightly/jobs: page fires on window pair", "1h/5m", "6h/30m", "within 30m after errors stop", "BURN 6H stays high"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Errorf("slo status does not say %q:\n%s", want, r.stdout)
+		}
+	}
+	if !strings.Contains(run(t, nil, "slo", "status", "--help").stdout, "The short window is what ends") {
+		t.Error("slo status --help does not explain when an alert clears")
+	}
+}
