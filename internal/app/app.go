@@ -33,9 +33,11 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/demo"
 	"github.com/tsuna-sre/tsuna/internal/notify/slack"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
+	"github.com/tsuna-sre/tsuna/internal/web"
 )
 
 // Config is what `tsuna serve` is told.
@@ -66,6 +68,10 @@ type Config struct {
 	// as a checkpoint (default 1h).
 	CheckpointEvery time.Duration
 
+	// Demo fills the database (which must hold nothing else) with the
+	// demo history of internal/demo and labels every console page.
+	Demo bool
+
 	Logger *slog.Logger
 	Stderr io.Writer
 }
@@ -80,6 +86,7 @@ type App struct {
 	receiver *alerting.Receiver
 	loop     *delivery.Loop
 	srv      *server.Server
+	console  *web.Console
 
 	headSeq, headTime prometheus.Gauge
 
@@ -128,6 +135,15 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 			return nil, err
 		}
 	}
+	if cfg.Demo {
+		if cfg.Catalog != "" {
+			return nil, tsuna.Errorf(tsuna.EINVALID, "--demo and --catalog: the demo brings its own catalog; drop one of them")
+		}
+		if err := demo.Seed(ctx, a.db, cfg.DB, time.Now()); err != nil {
+			return nil, err
+		}
+		a.log.Info("demo data ready: every page of the console shows made-up data", "db", cfg.DB)
+	}
 	var prom budget.Querier
 	if cfg.PrometheusURL != "" {
 		c, err := promapi.NewClient(promapi.Config{Address: cfg.PrometheusURL})
@@ -159,9 +175,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	} else {
 		a.log.Info("no Slack token: chat messages stay in the outbox (tsuna alerts list shows the alerts)")
 	}
+	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo})
 	a.srv = server.New(server.Config{Store: a.db, Logger: a.log.With("component", "http"), MaxBodyBytes: cfg.MaxBodyBytes,
 		Budget: evaluator, Policy: cfg.Policy, AlertmanagerToken: cfg.AlertmanagerToken, Alerts: a.receiver,
-		OnNotification: wake, Registry: a.registry})
+		OnNotification: wake, Registry: a.registry, Console: a.console})
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -184,6 +201,13 @@ func (a *App) Run(ctx context.Context) error {
 		defer a.wg.Done()
 		a.checkpoints(bg)
 	}()
+	if a.cfg.Demo {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.demoTraffic(bg)
+		}()
+	}
 	a.log.Info("listening", "addr", a.ln.Addr().String(), "url", "http://"+a.ln.Addr().String())
 	return a.srv.Serve(ctx, a.ln)
 }
@@ -199,6 +223,9 @@ func (a *App) Close() error {
 		a.stop()
 	}
 	a.wg.Wait()
+	if a.console != nil {
+		a.console.Close()
+	}
 	if a.loop != nil {
 		a.loop.Close()
 	}
@@ -349,4 +376,20 @@ func RedactURL(s string) string {
 		return "(unparsable URL)"
 	}
 	return u.Redacted()
+}
+
+// demoTraffic adds the demo's traffic every minute, so its charts move.
+func (a *App) demoTraffic(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			if err := demo.TopUp(ctx, a.db, now); err != nil && ctx.Err() == nil {
+				a.log.Warn("demo traffic", "err", err)
+			}
+		}
+	}
 }

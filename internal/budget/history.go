@@ -28,16 +28,17 @@ type Point struct {
 const maxPoints = 11000
 
 // History returns the SLO's state from from to to every step, from the
-// series its rules record. Times without traffic have no point.
+// series its rules record, or from the event store for an SLO whose events
+// are pushed. Times without traffic have no point.
 func (e *Evaluator) History(ctx context.Context, s *slo.SLO, from, to time.Time, step time.Duration) ([]Point, error) {
-	if e.prom == nil {
-		return nil, fmt.Errorf("no Prometheus configured: start tsuna serve with --prometheus-url")
-	}
-	if s.SLI.Events != nil {
-		return nil, fmt.Errorf("SLO %s/%s counts pushed events: its history is not in Prometheus", s.Service, s.Name)
-	}
 	if !to.After(from) || step <= 0 || int(to.Sub(from)/step) > maxPoints {
 		return nil, fmt.Errorf("from must be before to, and (to - from) / step at most %d points", maxPoints)
+	}
+	if s.SLI.Events != nil {
+		return e.eventHistory(ctx, s, from, to, step)
+	}
+	if e.prom == nil {
+		return nil, fmt.Errorf("no Prometheus configured: start tsuna serve with --prometheus-url")
 	}
 	r := v1.Range{Start: from, End: to, Step: step}
 	period := slo.FormatDuration(s.Window.Length())

@@ -12,6 +12,7 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/app"
 	"github.com/tsuna-sre/tsuna/internal/budget"
+	"github.com/tsuna-sre/tsuna/internal/demo"
 	"github.com/tsuna-sre/tsuna/internal/server"
 )
 
@@ -24,7 +25,7 @@ func newServe(env *Env) *cobra.Command {
 		promURL, freezeBelow                            string
 		amToken, fallback, slackToken, slackAPI         string
 		amTokenFile, slackTokenFile, auditKeyFile       string
-		denyUnknown                                     bool
+		denyUnknown, demoData                           bool
 		maxBodyMiB                                      int64
 	)
 	c := &cobra.Command{
@@ -44,6 +45,9 @@ or created and printed once on stderr.`,
 			}
 			if v := env.getenv("TSUNA_DB"); v != "" && !cmd.Flags().Changed("db") {
 				dbPath = v
+			}
+			if demoData && !cmd.Flags().Changed("db") {
+				dbPath = demo.DefaultDB // never the real database of TSUNA_DB
 			}
 			policy := budget.DefaultPolicy()
 			policy.DenyUnknown = denyUnknown
@@ -66,7 +70,7 @@ or created and printed once on stderr.`,
 				Listen: listen, DB: dbPath, Catalog: catalogDir, MaxBodyBytes: maxBodyMiB << 20,
 				PrometheusURL: promURL, Policy: policy,
 				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
-				AuditKeyFile: auditKeyFile,
+				AuditKeyFile: auditKeyFile, Demo: demoData,
 			})
 		},
 	}
@@ -80,6 +84,7 @@ or created and printed once on stderr.`,
 	f.StringVar(&promURL, "prometheus-url", "", "Prometheus-compatible query API that SLOs are evaluated against (env TSUNA_PROMETHEUS_URL)")
 	f.StringVar(&freezeBelow, "freeze-below", "1=0,2=0,3=0", "error budget policy: per tier, the percent of budget left at or below which deploys are denied")
 	f.BoolVar(&denyUnknown, "deny-unknown", false, "deny deploys when a budget cannot be evaluated (default: allow)")
+	f.BoolVar(&demoData, "demo", false, "fill a separate database (default "+demo.DefaultDB+") with a labelled demo history and serve it: the console shows every page with data, no Prometheus needed")
 	f.StringVar(&amToken, "alertmanager-token", "", "bearer secret Alertmanager sends to /hooks/alertmanager (env TSUNA_ALERTMANAGER_TOKEN); unset refuses every webhook")
 	f.StringVar(&fallback, "fallback-channel", "#alerts-unrouted", "chat channel for alerts that no catalog service or team claims")
 	f.StringVar(&slackToken, "slack-token", "", "Slack bot token (env TSUNA_SLACK_TOKEN); unset keeps messages in the outbox, readable with tsuna alerts list")

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -77,6 +78,9 @@ type Config struct {
 	BodyTimeout time.Duration
 	// MaxConns caps concurrent connections (default 1024).
 	MaxConns int
+	// Console serves every path outside the API (the web console under
+	// "/" and its assets under "/static/"); nil serves none.
+	Console http.Handler
 }
 
 // Server serves tsuna's HTTP API.
@@ -94,6 +98,7 @@ type Server struct {
 	unrouted prometheus.Counter
 	received *prometheus.CounterVec
 
+	console     http.Handler
 	verifying   singleflight.Group
 	timeout     time.Duration
 	bodyTimeout time.Duration
@@ -108,7 +113,7 @@ type Server struct {
 func New(cfg Config) *Server {
 	s := &Server{store: cfg.Store, log: cfg.Logger, maxBody: cfg.MaxBodyBytes, budget: cfg.Budget, policy: cfg.Policy,
 		amToken: cfg.AlertmanagerToken, alerts: cfg.Alerts, notified: cfg.OnNotification, registry: cfg.Registry,
-		timeout: cfg.Timeout, bodyTimeout: cfg.BodyTimeout, maxConns: cfg.MaxConns}
+		timeout: cfg.Timeout, bodyTimeout: cfg.BodyTimeout, maxConns: cfg.MaxConns, console: cfg.Console}
 	if s.timeout <= 0 {
 		s.timeout = 60 * time.Second
 	}
@@ -170,6 +175,12 @@ func (s *Server) dispatch(mux *http.ServeMux) http.Handler {
 		}
 		cw := &captureWriter{header: http.Header{}}
 		h.ServeHTTP(cw, r)
+		// Every other path is the console's; the API's answer
+		// problem+json, never a console page.
+		if cw.code == http.StatusNotFound && s.console != nil && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/hooks/") {
+			s.console.ServeHTTP(w, r)
+			return
+		}
 		switch cw.code {
 		case http.StatusMethodNotAllowed:
 			w.Header().Set("Allow", cw.header.Get("Allow"))
