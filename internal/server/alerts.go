@@ -20,7 +20,7 @@ func (s *Server) alertmanagerHook(w http.ResponseWriter, r *http.Request) {
 	if !ok || s.amToken == "" || s.alerts == nil || subtle.ConstantTimeCompare([]byte(secret), []byte(s.amToken)) != 1 {
 		refuseEarly(w)
 		w.Header().Set("WWW-Authenticate", `Bearer realm="tsuna-alertmanager"`)
-		msg := "missing or wrong webhook token: set http_config.authorization.credentials in Alertmanager to tsuna serve's --alertmanager-token"
+		msg := "missing or wrong webhook token: the file that credentials_file names in the receiver's http_config.authorization (tsuna alertmanager config --credentials-file) must hold exactly the secret given to tsuna serve --alertmanager-token-file (or --alertmanager-token), on the Alertmanager host, readable by Alertmanager; reload Alertmanager after changing it"
 		if s.amToken == "" {
 			msg = "the Alertmanager webhook is off: start tsuna serve with --alertmanager-token (or TSUNA_ALERTMANAGER_TOKEN)"
 		}
