@@ -81,8 +81,8 @@ func TestMetricsStayBoundedUnderRandomMethodsAndPaths(t *testing.T) {
 }
 
 // TestUnauthenticatedSlowBodyAnsweredFromHeaders sends headers that
-// announce a large body, without a token, and no body: tsuna answers 401
-// at once and closes, rather than wait for the body.
+// announce a body, without a token, and no body: tsuna answers 401 and
+// closes the connection at once, rather than hold it to drain the body.
 func TestUnauthenticatedSlowBodyAnsweredFromHeaders(t *testing.T) {
 	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"))
 	for _, path := range []string{"/api/v1/catalog", "/hooks/alertmanager"} {
@@ -90,14 +90,19 @@ func TestUnauthenticatedSlowBodyAnsweredFromHeaders(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{", path)
-		conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound, not a measure: the old server waited 120 s
-		resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+		fmt.Fprintf(conn, "POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{", path)
+		conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a bound, not a measure: the old server held it 120 s
+		r := bufio.NewReader(conn)
+		resp, err := http.ReadResponse(r, nil)
 		if err != nil {
 			t.Fatalf("%s: no answer before the body: %v", path, err)
 		}
-		if resp.StatusCode != 401 || !resp.Close {
-			t.Errorf("%s: %d, close %v; want 401 and the connection closed", path, resp.StatusCode, resp.Close)
+		io.Copy(io.Discard, resp.Body)
+		if resp.StatusCode != 401 {
+			t.Errorf("%s: %d, want 401", path, resp.StatusCode)
+		}
+		if _, err := r.ReadByte(); err != io.EOF {
+			t.Errorf("%s: the connection is held after the 401 (%v); want it closed", path, err)
 		}
 		conn.Close()
 	}
