@@ -354,7 +354,7 @@ func (a *App) loadCatalog(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	c, diags := catalog.Parse(files)
+	c, diags := catalog.ParseContext(ctx, files)
 	if c == nil {
 		diags.WriteText(a.cfg.Stderr)
 		return fmt.Errorf("catalog %s has %d error(s); fix them (tsuna lint %s) and start again: %w", dir, diags.Errors(), dir, ErrCatalog)

@@ -106,7 +106,7 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 		}
 		files[i] = catalog.File{Path: f.Path, Data: []byte(f.Content)}
 	}
-	c, diags := catalog.Parse(files)
+	c, diags := catalog.ParseContext(r.Context(), files)
 	if c == nil {
 		s.error(w, r, &tsuna.Error{Code: tsuna.EINVALID, Details: diags,
 			Message: fmt.Sprintf("the catalog has %d error(s), each in errors with its file, line, column and source line; nothing was applied", diags.Errors())})
