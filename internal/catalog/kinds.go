@@ -33,6 +33,7 @@ type docKind struct {
 var documentKinds = kindRegistry{
 	teamKind,
 	serviceKind,
+	severityLevelKind,
 	slothKind,
 	slothCRDKind,
 	openSLOKind,

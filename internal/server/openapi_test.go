@@ -290,6 +290,8 @@ func TestAPIMatchesOpenAPIDocument(t *testing.T) {
 	c.do("POST", eventsPath, "", events("run-9", 1, 1, now), 401)
 	c.do("GET", "/api/v1/whoami", "", nil, 401)
 
+	exerciseIncidents(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
+
 	// Without Prometheus, SLOs read from it are unknown.
 	noProm := httptest.NewServer(v.Handler(New(Config{Store: db})))
 	t.Cleanup(noProm.Close)

@@ -25,6 +25,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -81,6 +82,17 @@ type Config struct {
 	// Console serves every path outside the API (the web console under
 	// "/" and its assets under "/static/"); nil serves none.
 	Console http.Handler
+
+	// Incidents configures incidents and their chat app.
+	Incidents IncidentsConfig
+}
+
+// IncidentsConfig is the server's incident service and chat app: Service
+// serves /api/v1/incidents (nil: one over the Store, without chat), Chat
+// serves /slack/ (nil: none).
+type IncidentsConfig struct {
+	Service *incident.Service
+	Chat    http.Handler
 }
 
 // Server serves tsuna's HTTP API.
@@ -107,6 +119,9 @@ type Server struct {
 	requests *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	registry *prometheus.Registry
+
+	incidents *incident.Service
+	chat      http.Handler
 }
 
 // New returns a Server for cfg.
@@ -156,6 +171,10 @@ func New(cfg Config) *Server {
 	}, []string{"result"})
 	s.registry.MustRegister(s.requests, s.duration, s.unrouted, s.received)
 
+	s.incidents, s.chat = cfg.Incidents.Service, cfg.Incidents.Chat
+	if st, ok := cfg.Store.(incident.Store); ok && s.incidents == nil {
+		s.incidents = incident.New(st, incident.Options{})
+	}
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -240,6 +259,14 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/tokens", s.authed(s.listTokens)},
 		{"POST /api/v1/tokens", s.authed(s.createToken)},
 		{"DELETE /api/v1/tokens/{name}", s.authed(s.revokeToken)},
+		{"POST /api/v1/incidents", s.authed(s.declareIncident)},
+		{"GET /api/v1/incidents", s.authed(s.listIncidents)},
+		{"GET /api/v1/incidents/metrics", s.authed(s.incidentMetrics)},
+		{"GET /api/v1/incidents/severities", s.authed(s.incidentSeverities)},
+		{"GET /api/v1/incidents/{ref}", s.authed(s.getIncident)},
+		{"PATCH /api/v1/incidents/{ref}", s.authed(s.updateIncident)},
+		{"GET /api/v1/incidents/{ref}/timeline", s.authed(s.incidentTimeline)},
+		{"POST /api/v1/incidents/{ref}/timeline", s.authed(s.addTimelineEntry)},
 	}
 }
 
