@@ -119,7 +119,8 @@ func Seed(ctx context.Context, db Store, name string, now time.Time) error {
 			continue
 		}
 		var events []budget.Event
-		start := now.Add(-o.Window.Length()).Truncate(time.Hour)
+		// Two periods, so the rolling period is full over every chart.
+		start := now.Add(-2 * o.Window.Length()).Truncate(time.Hour)
 		for t := start; t.Before(cutoff); t = t.Add(sh.every) {
 			events = append(events, sh.event(t, sh.every))
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/budget"
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // chart is a line chart drawn as SVG on the server. It reads without
@@ -43,7 +44,7 @@ type plot struct {
 }
 
 func newPlot(title string, from, to time.Time, ymin, ymax float64) *plot {
-	c := &chart{Title: title, W: 720, H: 220, Left: 64, Right: 704, Top: 12, Bottom: 188}
+	c := &chart{Title: title, W: 960, H: 240, Left: 64, Right: 944, Top: 12, Bottom: 208}
 	if ymax-ymin < 1e-9 {
 		ymax = ymin + 1
 	}
@@ -143,7 +144,7 @@ func sliChart(points []budget.Point, objective float64, from, to time.Time) *cha
 	p.line(ts, vs, stepOf(points))
 	p.ref(objective, "objective "+fmtPct(objective), "ref-objective")
 	p.ticks(func(v float64) string { return strconv.FormatFloat(v, 'f', 2, 64) + "%" })
-	p.c.Summary = summary(vs, fmtPct, "SLI")
+	p.c.Summary = summary(vs, func(f float64) string { return strconv.FormatFloat(slo.Round(f, 3), 'f', -1, 64) + "%" }, "SLI")
 	return p.c
 }
 

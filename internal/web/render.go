@@ -14,6 +14,7 @@ import (
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/budget"
+	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // layout is what the layout template reads besides the page's own data.
@@ -89,6 +90,13 @@ var funcs = template.FuncMap{
 		return fmtPct(*f)
 	},
 	"pctv": fmtPct,
+	// sli shows an SLI to three decimals at most: 99.862%.
+	"sli": func(f *float64) string {
+		if f == nil {
+			return "—"
+		}
+		return strconv.FormatFloat(slo.Round(*f, 3), 'f', -1, 64) + "%"
+	},
 	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"rate": func(f float64) string {
 		if f >= 100 {
@@ -122,6 +130,8 @@ var funcs = template.FuncMap{
 
 func fmtPct(f float64) string {
 	switch a := math.Abs(f); {
+	case f == math.Trunc(f):
+		return strconv.FormatFloat(f, 'f', 0, 64) + "%"
 	case a >= 100:
 		return strconv.FormatFloat(f, 'f', 0, 64) + "%"
 	case a >= 10:
