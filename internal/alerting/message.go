@@ -9,6 +9,10 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
+// ActionDeclareIncident is the ID of the "Declare incident" button on a
+// firing alert's message; its value is the alert's fingerprint.
+const ActionDeclareIncident = "incident.declare"
+
 // Message is the chat message of a routed notification: status, severity,
 // service, team, the on-call mention, summary and description, and links to
 // the runbook, the dashboard, the Prometheus graph and an Alertmanager
@@ -68,6 +72,14 @@ func Message(p *Payload, r Route) notify.Message {
 	} {
 		if notify.SafeURL(l.URL) {
 			m.Links = append(m.Links, l)
+		}
+	}
+	// The first firing alert can become an incident: its service, team and
+	// start come with it.
+	for _, a := range p.Alerts {
+		if a.Status == StateFiring && a.Fingerprint != "" {
+			m.Actions = []notify.Action{{ID: ActionDeclareIncident, Text: "Declare incident", Value: a.Fingerprint}}
+			break
 		}
 	}
 	if !r.Routed {

@@ -39,6 +39,12 @@ type Catalog struct {
 	Teams    []*Team
 	Services []*Service
 	SLOs     []*slo.SLO
+	// AlertWindows are the teams' own alert windows (Sloth's AlertWindows
+	// documents), at most one per period; each SLO of that period has them.
+	AlertWindows []*slo.WindowSet
+	// SeverityLevels are the incident severity levels the catalog
+	// declares; none means the defaults (DefaultSeverityLevels).
+	SeverityLevels []SeverityLevel
 }
 
 // Team is a group of people that owns services and is reached in one chat
@@ -124,6 +130,10 @@ func (c *Catalog) Objects() []Object {
 	}
 	for _, s := range c.Services {
 		out = append(out, Object{Kind: KindService, Name: s.Name, Team: s.Team, Spec: mustJSON(s)})
+	}
+	// Severity levels belong to no team: only an admin changes them.
+	for _, l := range c.SeverityLevels {
+		out = append(out, Object{Kind: KindSeverityLevel, Name: l.Name, Spec: mustJSON(l)})
 	}
 	return out
 }

@@ -89,6 +89,12 @@ func ParseContext(ctx context.Context, files []File) (*Catalog, Diagnostics) {
 	if note, ok := m.out.note("%d more diagnostics are not shown (at most %d in all); fix the ones above and lint again", MaxDiagnostics); ok {
 		diags = append(diags, note)
 	}
+	if !diags.HasErrors() {
+		var err error
+		if c.SeverityLevels, err = declaredSeverityLevels(files); err != nil {
+			diags = append(diags, Diagnostic{Severity: SeverityError, Message: err.Error()})
+		}
+	}
 	if diags.HasErrors() {
 		return nil, diags
 	}

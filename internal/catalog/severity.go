@@ -171,6 +171,16 @@ type severityDoc struct {
 // the order of their names; DefaultSeverityLevels when none is declared.
 // Declaring the same name twice is an error.
 func SeverityLevelsOf(files []File) ([]SeverityLevel, error) {
+	out, err := declaredSeverityLevels(files)
+	if err != nil || len(out) > 0 {
+		return out, err
+	}
+	return DefaultSeverityLevels(), nil
+}
+
+// declaredSeverityLevels returns the severity levels declared in files, in
+// the order of their names; none when none is declared.
+func declaredSeverityLevels(files []File) ([]SeverityLevel, error) {
 	var out []SeverityLevel
 	for _, f := range files {
 		data, err := readFile(&f)
@@ -215,9 +225,6 @@ func SeverityLevelsOf(files []File) ([]SeverityLevel, error) {
 	}
 	if len(out) > MaxSeverityLevels {
 		return nil, fmt.Errorf("%d severity levels declared; at most %d", len(out), MaxSeverityLevels)
-	}
-	if len(out) == 0 {
-		return DefaultSeverityLevels(), nil
 	}
 	slices.SortFunc(out, func(a, b SeverityLevel) int { return strings.Compare(a.Name, b.Name) })
 	return out, nil

@@ -72,8 +72,8 @@ func noUpdateBase(inc *Incident) time.Time {
 // schedule adds to m the reminders that the change from before (nil at
 // declaration) to inc starts or answers. Each reminder is a job with its
 // own key, so it is sent once; answering it cancels it.
-func (s *Service) schedule(before, inc *Incident, m *Mutation, now time.Time) {
-	level, _ := s.level(inc.Severity)
+func (s *Service) schedule(ls levelSet, before, inc *Incident, m *Mutation, now time.Time) {
+	level, _ := ls.level(inc.Severity)
 	r := level.Reminders
 	wasActive := before != nil && before.Active()
 	// No lead.

@@ -42,6 +42,12 @@ type Store interface {
 	Service(ctx context.Context, name string) (*catalog.Service, error)
 	Team(ctx context.Context, name string) (*catalog.Team, error)
 	Teams(ctx context.Context) ([]*catalog.Team, error)
+	// SeverityLevels returns the levels the applied catalog declares;
+	// none when it declares none.
+	SeverityLevels(ctx context.Context) ([]catalog.SeverityLevel, error)
+	// IncidentByChannel returns the incident whose own chat channel is
+	// channelID.
+	IncidentByChannel(ctx context.Context, channelID string) (*Incident, error)
 }
 
 // Mutation is what a change stores besides the incident itself.
@@ -144,8 +150,9 @@ func forbidden(i *Incident, what string) error {
 
 // Options configure a Service.
 type Options struct {
-	// Levels returns the severity levels (catalog.DefaultSeverityLevels
-	// when nil).
+	// Levels, when set, returns the severity levels; when nil they are
+	// the applied catalog's (Store.SeverityLevels), or
+	// catalog.DefaultSeverityLevels when it declares none.
 	Levels func() []catalog.SeverityLevel
 	// OrgChannel receives incidents of levels with NotifyOrganization.
 	OrgChannel string
@@ -167,9 +174,6 @@ type Service struct {
 
 // New returns a Service over store.
 func New(store Store, opts Options) *Service {
-	if opts.Levels == nil {
-		opts.Levels = catalog.DefaultSeverityLevels
-	}
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
@@ -179,11 +183,45 @@ func New(store Store, opts Options) *Service {
 	return &Service{store: store, opts: opts}
 }
 
-// Levels returns the severity levels in force.
-func (s *Service) Levels() []catalog.SeverityLevel { return s.opts.Levels() }
+// Levels returns the severity levels in force (the defaults when the
+// store does not answer within 5 seconds); LevelsContext says why not.
+func (s *Service) Levels() []catalog.SeverityLevel {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lv, err := s.LevelsContext(ctx)
+	if err != nil {
+		s.opts.Log.Warn("read severity levels", "err", err)
+		return catalog.DefaultSeverityLevels()
+	}
+	return lv
+}
 
-func (s *Service) level(name string) (catalog.SeverityLevel, bool) {
-	for _, l := range s.opts.Levels() {
+// LevelsContext returns the severity levels in force: Options.Levels, else
+// the applied catalog's, else catalog.DefaultSeverityLevels.
+func (s *Service) LevelsContext(ctx context.Context) ([]catalog.SeverityLevel, error) {
+	lv, err := s.levels(ctx)
+	return []catalog.SeverityLevel(lv), err
+}
+
+// levelSet is the severity levels of one operation, read once.
+type levelSet []catalog.SeverityLevel
+
+func (s *Service) levels(ctx context.Context) (levelSet, error) {
+	if s.opts.Levels != nil {
+		return s.opts.Levels(), nil
+	}
+	lv, err := s.store.SeverityLevels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if len(lv) == 0 {
+		return catalog.DefaultSeverityLevels(), nil
+	}
+	return lv, nil
+}
+
+func (ls levelSet) level(name string) (catalog.SeverityLevel, bool) {
+	for _, l := range ls {
 		if l.Name == name {
 			return l, true
 		}
@@ -191,9 +229,9 @@ func (s *Service) level(name string) (catalog.SeverityLevel, bool) {
 	return catalog.SeverityLevel{}, false
 }
 
-func (s *Service) levelNames() []string {
+func (ls levelSet) names() []string {
 	var out []string
-	for _, l := range s.opts.Levels() {
+	for _, l := range ls {
 		out = append(out, l.Name)
 	}
 	return out
@@ -235,7 +273,11 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Actor) (*Inciden
 	if len(d.Services) > MaxServices {
 		return nil, false, tsuna.Errorf(tsuna.EINVALID, "services: %d listed; at most %d", len(d.Services), MaxServices)
 	}
-	levels := s.levelNames()
+	ls, err := s.levels(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	levels := ls.names()
 	if d.Severity == "" {
 		d.Severity = levels[min(1, len(levels)-1)]
 	}
@@ -308,10 +350,10 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Actor) (*Inciden
 		if inc.Lead != "" {
 			m.Entries = append(m.Entries, Entry{Time: now, Kind: EntryRole, Actor: a.Name, Source: a.Source, Text: "Lead: " + inc.Lead})
 		}
-		if err := s.announce(ctx, inc, m); err != nil {
+		if err := s.announce(ctx, ls, inc, m); err != nil {
 			return nil, nil, err
 		}
-		s.schedule(nil, inc, m, now)
+		s.schedule(ls, nil, inc, m, now)
 		if s.opts.ChatWorkflow {
 			payload, _ := json.Marshal(ChannelJob{Number: number})
 			m.Jobs = append(m.Jobs, jobs.Job{Kind: JobChannel, Key: inc.Ref, Payload: payload, MaxAttempts: 20})
@@ -396,13 +438,17 @@ func (s *Service) Update(ctx context.Context, number int64, c Change, a Actor) (
 			return nil, tsuna.Errorf(tsuna.EINVALID, "linkAlerts[%d]: %s", i, tsuna.ErrorMessage(err))
 		}
 	}
+	ls, err := s.levels(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
-		return s.apply(ctx, inc, c, services, merged, a, now)
+		return s.apply(ctx, ls, inc, c, services, merged, a, now)
 	})
 }
 
 // apply changes inc by c in place and returns what to store with it.
-func (s *Service) apply(ctx context.Context, inc *Incident, c Change, services []*catalog.Service, merged int64, a Actor, now time.Time) (*Mutation, error) {
+func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Change, services []*catalog.Service, merged int64, a Actor, now time.Time) (*Mutation, error) {
 	before := inc.Clone()
 	m := &Mutation{Action: "update"}
 	entry := func(kind, format string, args ...any) {
@@ -428,8 +474,8 @@ func (s *Service) apply(ctx context.Context, inc *Incident, c Change, services [
 		entry(EntryChange, "Summary changed")
 	}
 	if c.Severity != nil && *c.Severity != inc.Severity {
-		if _, ok := s.level(*c.Severity); !ok {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", truncate(*c.Severity, 40), strings.Join(s.levelNames(), ", "))
+		if _, ok := ls.level(*c.Severity); !ok {
+			return nil, tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", truncate(*c.Severity, 40), strings.Join(ls.names(), ", "))
 		}
 		entry(EntrySeverity, "Severity %s → %s", inc.Severity, *c.Severity)
 		inc.Severity = *c.Severity
@@ -502,7 +548,7 @@ func (s *Service) apply(ctx context.Context, inc *Incident, c Change, services [
 		}
 	}
 	if len(c.Roles) > 0 {
-		level, _ := s.level(inc.Severity)
+		level, _ := ls.level(inc.Severity)
 		for _, role := range slices.Sorted(maps.Keys(c.Roles)) {
 			who := c.Roles[role]
 			if role == "lead" {
@@ -577,17 +623,17 @@ func (s *Service) apply(ctx context.Context, inc *Incident, c Change, services [
 			entry(EntryLink, "Linked alert %s", fp)
 		}
 	}
-	if err := inc.Validate(s.levelNames()); err != nil {
+	if err := inc.Validate(ls.names()); err != nil {
 		return nil, err
 	}
 	if len(m.Entries) == 0 {
 		return nil, nil // nothing changed: nothing stored, nothing audited
 	}
 	inc.UpdatedAt = now
-	if err := s.announce(ctx, inc, m); err != nil {
+	if err := s.announce(ctx, ls, inc, m); err != nil {
 		return nil, err
 	}
-	s.schedule(before, inc, m, now)
+	s.schedule(ls, before, inc, m, now)
 	return m, nil
 }
 
@@ -638,7 +684,20 @@ func (s *Service) addEntry(ctx context.Context, number int64, kind, text string,
 // PostUpdate posts a status update: kept in the timeline and posted to the
 // incident's channels. It needs the right to change the incident.
 func (s *Service) PostUpdate(ctx context.Context, number int64, text string, at time.Time, a Actor) (*Incident, error) {
+	return s.PostUpdateOnce(ctx, number, text, at, "", a)
+}
+
+// PostUpdateOnce is PostUpdate with an external ID (such as a chat
+// command's), which posts the update once however often it is retried.
+func (s *Service) PostUpdateOnce(ctx context.Context, number int64, text string, at time.Time, externalID string, a Actor) (*Incident, error) {
 	if err := checkText("text", text, MaxText, true); err != nil {
+		return nil, err
+	}
+	if err := checkText("externalId", externalID, MaxKey, false); err != nil {
+		return nil, err
+	}
+	ls, err := s.levels(ctx)
+	if err != nil {
 		return nil, err
 	}
 	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
@@ -652,15 +711,16 @@ func (s *Service) PostUpdate(ctx context.Context, number int64, text string, at 
 		}
 		inc.LastUpdateAt = &t
 		inc.UpdatedAt = now
-		m := &Mutation{Action: "status-update", Entries: []Entry{{Time: t, Kind: EntryUpdate, Actor: a.Name, Source: a.Source, Text: text}}}
-		if err := s.announce(ctx, inc, m); err != nil {
+		m := &Mutation{Action: "status-update", Once: externalID != "",
+			Entries: []Entry{{Time: t, Kind: EntryUpdate, Actor: a.Name, Source: a.Source, Text: text, ExternalID: externalID}}}
+		if err := s.announce(ctx, ls, inc, m); err != nil {
 			return nil, err
 		}
 		msg := UpdateMessage(inc, text, a.Name, t)
 		for _, ch := range s.channels(ctx, inc, true) {
 			m.Messages = append(m.Messages, Outgoing{Channel: ch, Message: msg})
 		}
-		s.schedule(before, inc, m, now)
+		s.schedule(ls, before, inc, m, now)
 		return m, nil
 	})
 }
@@ -698,13 +758,17 @@ func (s *Service) Timeline(ctx context.Context, number int64, f TimelineFilter) 
 // the chat workflow, and refreshes its messages.
 func (s *Service) SetChannel(ctx context.Context, number int64, ch Channel) (*Incident, error) {
 	a := Actor{Name: "tsuna", Source: audit.SourceChat}
+	ls, err := s.levels(ctx)
+	if err != nil {
+		return nil, err
+	}
 	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		if inc.Channel != nil && inc.Channel.ID == ch.ID {
 			return nil, nil
 		}
 		inc.Channel = &ch
 		m := &Mutation{Action: "channel", Entries: []Entry{{Time: now, Kind: EntryChannel, Actor: a.Name, Source: a.Source, Text: "Channel #" + ch.Name + " created"}}}
-		return m, s.announce(ctx, inc, m)
+		return m, s.announce(ctx, ls, inc, m)
 	})
 }
 
@@ -712,7 +776,7 @@ func (s *Service) SetChannel(ctx context.Context, number int64, ch Channel) (*In
 // channel (later ones update it): in the owning team's channel, with the
 // on-call mentioned, and in the organisation-wide channel for levels that
 // notify it.
-func (s *Service) announce(ctx context.Context, inc *Incident, m *Mutation) error {
+func (s *Service) announce(ctx context.Context, ls levelSet, inc *Incident, m *Mutation) error {
 	var oncall string
 	var channel string
 	if len(inc.Services) > 0 {
@@ -733,7 +797,7 @@ func (s *Service) announce(ctx context.Context, inc *Incident, m *Mutation) erro
 	if channel != "" {
 		m.Messages = append(m.Messages, Outgoing{Channel: channel, Message: msg})
 	}
-	if level, ok := s.level(inc.Severity); ok && level.NotifyOrganization && s.opts.OrgChannel != "" && s.opts.OrgChannel != channel {
+	if level, ok := ls.level(inc.Severity); ok && level.NotifyOrganization && s.opts.OrgChannel != "" && s.opts.OrgChannel != channel {
 		org := msg
 		org.Mentions = nil
 		m.Messages = append(m.Messages, Outgoing{Channel: s.opts.OrgChannel, Message: org})

@@ -51,6 +51,22 @@ type Message struct {
 	// URL links to the full subject (such as the alert in tsuna), offered
 	// when text had to be shortened.
 	URL string `json:"url,omitempty"`
+	// Actions are buttons under the message, such as "Declare incident":
+	// a click reaches the chat app with the action's ID and Value.
+	Actions []Action `json:"actions,omitempty"`
+}
+
+// Action is a button on a message.
+type Action struct {
+	// ID names what the button does, such as "incident.declare"; the chat
+	// app dispatches on it.
+	ID string `json:"id"`
+	// Text is the button's label; Value is handed back on a click (such
+	// as an alert's fingerprint).
+	Text  string `json:"text"`
+	Value string `json:"value,omitempty"`
+	// Primary shows the button as the message's main action.
+	Primary bool `json:"primary,omitempty"`
 }
 
 // Field is a name and a value, or a name and chat users to mention.

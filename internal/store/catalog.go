@@ -208,7 +208,8 @@ func specOf(o *catalog.Object) json.RawMessage {
 
 func currentObjects(ctx context.Context, tx *sql.Tx) ([]catalog.Object, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT 'Team', name, name, spec FROM teams
-		UNION ALL SELECT 'Service', name, team, spec FROM services`)
+		UNION ALL SELECT 'Service', name, team, spec FROM services
+		UNION ALL SELECT 'SeverityLevel', name, '', spec FROM severity_levels`)
 	if err != nil {
 		return nil, fmt.Errorf("read catalog: %w", err)
 	}
@@ -230,10 +231,14 @@ func currentObjects(ctx context.Context, tx *sql.Tx) ([]catalog.Object, error) {
 // upserts and deletes, team deletes, so foreign keys hold throughout.
 func (d *DB) writeChanges(ctx context.Context, tx *sql.Tx, changes []catalog.Change) error {
 	now := d.nowUTC()
-	var teamUpserts, serviceUpserts [][]any
-	var serviceDeletes, teamDeletes []string
+	var teamUpserts, serviceUpserts, levelUpserts [][]any
+	var serviceDeletes, teamDeletes, levelDeletes []string
 	for _, c := range changes {
 		switch {
+		case c.Kind == catalog.KindSeverityLevel && c.After != nil:
+			levelUpserts = append(levelUpserts, []any{c.Name, string(c.After.Spec), now})
+		case c.Kind == catalog.KindSeverityLevel:
+			levelDeletes = append(levelDeletes, c.Name)
 		case c.Kind == catalog.KindTeam && c.After != nil:
 			teamUpserts = append(teamUpserts, []any{c.Name, string(c.After.Spec), now})
 		case c.Kind == catalog.KindTeam:
@@ -262,6 +267,13 @@ func (d *DB) writeChanges(ctx context.Context, tx *sql.Tx, changes []catalog.Cha
 	}
 	if err := d.deleteNames(ctx, tx, "teams", teamDeletes); err != nil {
 		return fmt.Errorf("delete teams: %w", err)
+	}
+	if err := d.deleteNames(ctx, tx, "severity_levels", levelDeletes); err != nil {
+		return fmt.Errorf("delete severity levels: %w", err)
+	}
+	if err := d.insertRows(ctx, tx, `INSERT INTO severity_levels (name, spec, updated_at)`,
+		`ON CONFLICT (name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at`, 3, levelUpserts); err != nil {
+		return fmt.Errorf("apply severity levels: %w", err)
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/alerting"
 	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
 )
@@ -126,8 +127,12 @@ func (d *DB) MutateIncident(ctx context.Context, number int64, actor audit.Actor
 			}
 		}
 		if string(before) != string(after) {
-			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = $1, severity = $2, team = $3, drill = $4, spec = $5, updated_at = $6 WHERE number = $7`,
-				inc.Status, inc.Severity, inc.Team, inc.Drill, string(after), now, number); err != nil {
+			var channel any
+			if inc.Channel != nil && inc.Channel.ID != "" {
+				channel = inc.Channel.ID
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE incidents SET status = $1, severity = $2, team = $3, drill = $4, spec = $5, updated_at = $6, channel_id = $7 WHERE number = $8`,
+				inc.Status, inc.Severity, inc.Team, inc.Drill, string(after), now, channel, number); err != nil {
 				return fmt.Errorf("update incident: %w", err)
 			}
 		}
@@ -382,4 +387,48 @@ func (d *DB) SeenChatRequest(ctx context.Context, key string) (bool, error) {
 		return false, fmt.Errorf("record chat request: %w", err)
 	}
 	return n == 0, nil
+}
+
+// IncidentByChannel returns the incident whose own chat channel is
+// channelID.
+func (d *DB) IncidentByChannel(ctx context.Context, channelID string) (*incident.Incident, error) {
+	inc, err := d.loadIncident(ctx, d.db, `channel_id = $1`, channelID)
+	if tsuna.ErrorCode(err) == tsuna.ENOTFOUND {
+		return nil, tsuna.Errorf(tsuna.ENOTFOUND, "no incident has channel %s", channelID)
+	}
+	return inc, err
+}
+
+// SeverityLevels returns the severity levels the applied catalog declares,
+// by name; none when it declares none.
+func (d *DB) SeverityLevels(ctx context.Context) ([]catalog.SeverityLevel, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT spec FROM severity_levels ORDER BY name`)
+	if err != nil {
+		return nil, fmt.Errorf("read severity levels: %w", err)
+	}
+	out, err := scanSpecs[catalog.SeverityLevel](rows)
+	if err != nil {
+		return nil, fmt.Errorf("read severity levels: %w", err)
+	}
+	levels := make([]catalog.SeverityLevel, len(out))
+	for i, l := range out {
+		levels[i] = *l
+	}
+	return levels, nil
+}
+
+// HasChatRequest reports whether key was recorded by SeenChatRequest or
+// MarkChatRequest.
+func (d *DB) HasChatRequest(ctx context.Context, key string) (bool, error) {
+	var n int
+	if err := d.db.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_requests WHERE key = $1`, key).Scan(&n); err != nil {
+		return false, fmt.Errorf("read chat request: %w", err)
+	}
+	return n > 0, nil
+}
+
+// MarkChatRequest records key, once: a step of chat work done.
+func (d *DB) MarkChatRequest(ctx context.Context, key string) error {
+	_, err := d.SeenChatRequest(ctx, key)
+	return err
 }

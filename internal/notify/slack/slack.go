@@ -32,6 +32,10 @@ const (
 	MaxContext     = 10    // elements in a context block
 	MaxMessageText = 40000 // characters in a message's text
 	MaxBlocks      = 50    // blocks in a message
+	MaxButtonText  = 75    // characters in a button's label
+	MaxButtonValue = 2000  // characters in a button's value
+	MaxActionID    = 255   // characters in an action_id
+	MaxActions     = 25    // elements in an actions block
 )
 
 // Render returns the fallback text and the blocks of m.
@@ -96,6 +100,9 @@ func Render(m notify.Message) (string, []slack.Block) {
 	if len(context) > 0 {
 		blocks = append(blocks, slack.NewContextBlock("", context...))
 	}
+	if b := actions(m.Actions); b != nil {
+		blocks = append(blocks, b)
+	}
 	text := m.Fallback
 	if text == "" {
 		text = m.Title
@@ -105,6 +112,27 @@ func Render(m notify.Message) (string, []slack.Block) {
 		text += " " + mentions(m.Mentions)
 	}
 	return cut(text, MaxMessageText), blocks
+}
+
+// actions renders m's buttons as an actions block, or nil. A button whose
+// ID or value would not fit is left out rather than cut: a cut value would
+// name something else.
+func actions(as []notify.Action) slack.Block {
+	var elems []slack.BlockElement
+	for _, a := range as {
+		if a.ID == "" || len(a.ID) > MaxActionID || a.Text == "" || utf8.RuneCountInString(a.Value) > MaxButtonValue || len(elems) == MaxActions {
+			continue
+		}
+		b := slack.NewButtonBlockElement(a.ID, a.Value, slack.NewTextBlockObject(slack.PlainTextType, cut(a.Text, MaxButtonText), false, false))
+		if a.Primary {
+			b.Style = slack.StylePrimary
+		}
+		elems = append(elems, b)
+	}
+	if len(elems) == 0 {
+		return nil
+	}
+	return slack.NewActionBlock("", elems...)
 }
 
 func mentions(ids []string) string {

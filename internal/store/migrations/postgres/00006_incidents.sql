@@ -11,6 +11,9 @@ CREATE TABLE incidents (
     reported_at     TIMESTAMPTZ NOT NULL,
     -- A declaration retried with the same key declares once.
     declaration_key TEXT UNIQUE,
+    -- The incident's own chat channel, once created: chat finds the
+    -- incident of a channel by it.
+    channel_id      TEXT UNIQUE,
     spec            TEXT NOT NULL,
     updated_at      TIMESTAMPTZ NOT NULL
 );
@@ -38,6 +41,14 @@ CREATE TABLE incident_timeline (
 CREATE INDEX incident_timeline_time ON incident_timeline (number, time, id);
 CREATE UNIQUE INDEX incident_timeline_external ON incident_timeline (number, external_id);
 
+-- Severity levels declared in the catalog (kind SeverityLevel), applied
+-- with it; none stored means the defaults, SEV1 to SEV4.
+CREATE TABLE severity_levels (
+    name       TEXT PRIMARY KEY,
+    spec       TEXT NOT NULL,
+    updated_at TIMESTAMPTZ NOT NULL
+);
+
 -- Requests from chat seen once: Slack retries events and interactions.
 CREATE TABLE chat_requests (
     key         TEXT PRIMARY KEY,
@@ -46,6 +57,7 @@ CREATE TABLE chat_requests (
 
 -- +goose Down
 DROP TABLE chat_requests;
+DROP TABLE severity_levels;
 DROP TABLE incident_timeline;
 DROP TABLE incident_services;
 DROP TABLE incidents;
