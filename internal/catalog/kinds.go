@@ -35,6 +35,7 @@ var documentKinds = kindRegistry{
 	serviceKind,
 	severityLevelKind,
 	checklistKind,
+	checklistKind,
 	postmortemTemplateKind,
 	slothKind,
 	slothCRDKind,

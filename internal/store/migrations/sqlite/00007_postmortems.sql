@@ -1,0 +1,86 @@
+-- +goose Up
+-- Postmortems: one per incident. spec is the postmortem as JSON without
+-- its text; body is the Markdown text; the other columns are what lists
+-- filter on.
+CREATE TABLE postmortems (
+    id         INTEGER PRIMARY KEY,
+    incident   TEXT NOT NULL UNIQUE,
+    status     TEXT NOT NULL,
+    severity   TEXT NOT NULL,
+    team       TEXT NOT NULL,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    spec       TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX postmortems_status ON postmortems (status, id);
+CREATE INDEX postmortems_team ON postmortems (team, id);
+
+CREATE TABLE postmortem_services (
+    service    TEXT NOT NULL,
+    postmortem INTEGER NOT NULL REFERENCES postmortems (id),
+    PRIMARY KEY (service, postmortem)
+);
+CREATE TABLE postmortem_labels (
+    label      TEXT NOT NULL,
+    postmortem INTEGER NOT NULL REFERENCES postmortems (id),
+    PRIMARY KEY (label, postmortem)
+);
+
+-- Every previous text, kept when an edit replaces it.
+CREATE TABLE postmortem_revisions (
+    id         INTEGER PRIMARY KEY,
+    postmortem INTEGER NOT NULL REFERENCES postmortems (id),
+    revision   INTEGER NOT NULL,
+    title      TEXT NOT NULL,
+    body       TEXT NOT NULL,
+    actor      TEXT NOT NULL,
+    time       TIMESTAMP NOT NULL
+);
+CREATE INDEX postmortem_revisions_pm ON postmortem_revisions (postmortem, id);
+
+-- The library's full-text index: published postmortems only, rowid is the
+-- postmortem's id. Porter stemming, Unicode-aware tokens.
+CREATE VIRTUAL TABLE postmortems_fts USING fts5(title, body, tokenize = 'porter unicode61');
+
+-- Follow-up actions.
+CREATE TABLE postmortem_actions (
+    id           INTEGER PRIMARY KEY,
+    postmortem   INTEGER NOT NULL REFERENCES postmortems (id),
+    team         TEXT NOT NULL,
+    owner        TEXT NOT NULL,
+    status       TEXT NOT NULL,
+    due          TIMESTAMP,
+    issue_repo   TEXT,
+    issue_number INTEGER,
+    spec         TEXT NOT NULL,
+    created_at   TIMESTAMP NOT NULL,
+    updated_at   TIMESTAMP NOT NULL
+);
+CREATE INDEX postmortem_actions_pm ON postmortem_actions (postmortem, id);
+CREATE INDEX postmortem_actions_team ON postmortem_actions (team, status, due);
+CREATE UNIQUE INDEX postmortem_actions_issue ON postmortem_actions (issue_repo, issue_number);
+
+-- Messages sent once by key (a digest per team and week, a welcome per
+-- member and team), across replicas and retries.
+CREATE TABLE sent_once (
+    key     TEXT PRIMARY KEY,
+    sent_at TIMESTAMP NOT NULL
+);
+
+-- Positions in the audit log that sweeps have reached.
+CREATE TABLE audit_cursors (
+    name TEXT PRIMARY KEY,
+    seq  INTEGER NOT NULL
+);
+
+-- +goose Down
+DROP TABLE audit_cursors;
+DROP TABLE sent_once;
+DROP TABLE postmortem_actions;
+DROP TABLE postmortems_fts;
+DROP TABLE postmortem_revisions;
+DROP TABLE postmortem_labels;
+DROP TABLE postmortem_services;
+DROP TABLE postmortems;
