@@ -147,8 +147,8 @@ func PostmortemTemplatesOf(files []File) ([]PostmortemTemplate, error) {
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		for {
 			var d struct {
-				APIVersion string `yaml:"apiVersion"`
-				Kind       string `yaml:"kind"`
+				APIVersion         string `yaml:"apiVersion"`
+				Kind               string `yaml:"kind"`
 				PostmortemTemplate `yaml:",inline"`
 			}
 			err := dec.Decode(&d)

@@ -175,8 +175,10 @@ func formatSeconds(s float64) string {
 	return fmt.Sprintf("%ds", sec)
 }
 
-func fmtFloat(f float64) string { return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", f), "0"), ".") }
-func fmtPct(f float64) string   { return fmt.Sprintf("%.2f", f) }
+func fmtFloat(f float64) string {
+	return strings.TrimRight(strings.TrimRight(fmt.Sprintf("%.4f", f), "0"), ".")
+}
+func fmtPct(f float64) string { return fmt.Sprintf("%.2f", f) }
 
 var mdSpecial = strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`, "<", `\<`, ">", `\>`, "#", `\#`, "|", `\|`)
 
