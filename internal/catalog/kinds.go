@@ -35,7 +35,6 @@ var documentKinds = kindRegistry{
 	serviceKind,
 	severityLevelKind,
 	checklistKind,
-	checklistKind,
 	postmortemTemplateKind,
 	slothKind,
 	slothCRDKind,
