@@ -175,4 +175,6 @@ func (s *Service) Facts(ctx context.Context, svc *catalog.Service, team *catalog
 	return v
 }
 
-func (s *Service) major(severity string) bool { return slices.Contains(s.opts.MajorSeverities, severity) }
+func (s *Service) major(severity string) bool {
+	return slices.Contains(s.opts.MajorSeverities, severity)
+}

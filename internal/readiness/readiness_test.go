@@ -228,7 +228,7 @@ func TestExportEscapes(t *testing.T) {
 	_, cl := parseTable(t)
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, time.UTC)
 	r := &readiness.Review{ID: 7, Service: "t3-prod", Team: "pay", Tier: 3, Lifecycle: "production", Checklist: cl, OpenedBy: "ana", OpenedAt: now,
-		Auto: map[string]readiness.Auto{"runbook": {Result: "true", Evidence: map[string]any{"catalog.runbook": "https://r"}}, "oncall": {Result: "false", Evidence: map[string]any{"catalog.oncall": []string{}}}},
+		Auto:    map[string]readiness.Auto{"runbook": {Result: "true", Evidence: map[string]any{"catalog.runbook": "https://r"}}, "oncall": {Result: "false", Evidence: map[string]any{"catalog.oncall": []string{}}}},
 		Answers: map[string]readiness.Answer{"rollback": {Item: "rollback", State: readiness.AcceptedRisk, Comment: "- [x] <img src=x> **fake** @team", By: "ana", At: now, ExpiresAt: now.Add(time.Hour)}}}
 	body := readiness.Export(r, now)
 	for _, want := range []string{

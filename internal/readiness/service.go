@@ -482,7 +482,7 @@ func (s *Service) Scorecard(ctx context.Context, f Filter) ([]Row, error) {
 			_, rows[i].Summary = Assess(r, now)
 		}
 	}
-	services, err := s.store.Services(ctx, catalog.ServiceFilter{Team: f.Team, Tier: f.Tier, Lifecycle: f.Lifecycle, })
+	services, err := s.store.Services(ctx, catalog.ServiceFilter{Team: f.Team, Tier: f.Tier, Lifecycle: f.Lifecycle})
 	if err != nil {
 		return nil, err
 	}
@@ -535,4 +535,3 @@ func (s *Service) Gate(ctx context.Context, svc *catalog.Service) (GateDecision,
 	return GateDecision{Reason: fmt.Sprintf("readiness: tier-1 production services need level %s to deploy; %s is at %s, blocked by %s",
 		s.opts.GateLevel, svc.Name, levelName(sum.Level), strings.Join(sum.Blocking, ", "))}, nil
 }
-
