@@ -230,7 +230,7 @@ func finish(st *Status, s *slo.SLO, r ratios) {
 		st.State = StateExhausted
 	}
 	for _, sev := range slo.Severities {
-		for _, bw := range slo.BurnWindows(s.Window.Length()) {
+		for _, bw := range s.BurnWindows() {
 			short, okS := st.BurnRates[slo.FormatDuration(bw.Short)]
 			long, okL := st.BurnRates[slo.FormatDuration(bw.Long)]
 			if bw.Severity == sev && okS && okL && short > bw.Factor && long > bw.Factor && !slices.Contains(st.Firing, sev) {
@@ -255,11 +255,11 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 	if len(out) == 0 {
 		return out, nil
 	}
-	windows := map[string]bool{}
+	windows := map[string]time.Duration{}
 	calendars := map[slo.Window]bool{}
 	for _, i := range idx {
 		for _, w := range slos[i].Windows() {
-			windows[slo.FormatDuration(w)] = true
+			windows[slo.FormatDuration(w)] = w
 		}
 		if slos[i].Window.Calendar != "" {
 			calendars[slos[i].Window] = true
@@ -272,7 +272,7 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 		}
 	}
 	for _, w := range slices.Sorted(maps.Keys(windows)) {
-		v, err := e.vector(ctx, slo.SeriesRatioPrefix+w, now)
+		v, err := e.vector(ctx, slo.RatioSeries(windows[w]), now)
 		if err != nil {
 			return nil, err
 		}

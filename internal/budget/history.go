@@ -41,7 +41,7 @@ func (e *Evaluator) History(ctx context.Context, s *slo.SLO, from, to time.Time,
 		return nil, fmt.Errorf("no Prometheus configured: start tsuna serve with --prometheus-url")
 	}
 	r := v1.Range{Start: from, End: to, Step: step}
-	period := slo.FormatDuration(s.Window.Length())
+	period := slo.SeriesWindow(s.Window.Length())
 	sel := fmt.Sprintf(`{sloth_id=%q}`, s.ID())
 	ratio, err := e.rangeSeries(ctx, slo.SeriesRatioPrefix+period+sel, r)
 	if err != nil {

@@ -79,7 +79,7 @@ func TestForeignKindsAreNamedByTheirAPIVersion(t *testing.T) {
 		"apiVersion: sloth.slok.dev/v1\nkind: PrometheusServiceLvl\n"+
 			"---\napiVersion: openslo/v1\nkind: AlertPolicy\nmetadata: {name: x}\n"+
 			"---\nversion: prometheus/v2\nservice: x\n"))
-	want := `unknown kind "PrometheusServiceLvl"; did you mean "PrometheusServiceLevel"? (kinds in sloth.slok.dev/v1: PrometheusServiceLevel)` + "\n" +
+	want := `unknown kind "PrometheusServiceLvl"; did you mean "PrometheusServiceLevel"? (kinds in sloth.slok.dev/v1: PrometheusServiceLevel, AlertWindows)` + "\n" +
 		`unknown Sloth spec version "prometheus/v2": tsuna reads "prometheus/v1"`
 	if got != want {
 		t.Errorf("messages:\n%s\nwant\n%s", got, want)

@@ -69,6 +69,9 @@ func (p *docParser) openSLO(body ast.Node, version string) []foreignSLO {
 	sf := p.lenient(se.value, "spec", known)
 	if ve, ok := sf["service"]; ok {
 		o.Service, _ = p.str(ve, "spec.service")
+		if o.Service == "" {
+			p.errorf(p.valuePos(ve), "spec.service is empty, so the SLO would be dropped; name the service, such as service: checkout-api")
+		}
 	} else {
 		p.errorf(p.valuePos(se), "spec: missing service")
 	}
@@ -209,12 +212,29 @@ func (p *docParser) openSLORatio(e entry, what string, alpha bool) *slo.Ratio {
 			p.errorf(p.valuePos(e), "%s: give good (or bad) and total", what)
 		}
 	}
-	// OpenSLO queries rarely carry the placeholder: use them as rates over 5m.
-	for _, q := range []*string{&r.Total, &r.Good, &r.Errors} {
-		if *q != "" && !strings.Contains(*q, slo.WindowPlaceholder) {
-			p.warnf(p.valuePos(e), "%s: queries without %s are read as per-second rates; tsuna sums them over each window", what, slo.WindowPlaceholder)
-			break
+	// OpenSLO queries rarely carry the placeholder. Counters (counter:
+	// true) become rates over each window; gauges are read as per-second
+	// rates already.
+	counter := false
+	if ce, ok := f["counter"]; ok {
+		counter = p.boolean(ce, what+".counter")
+	}
+	for _, name := range []string{"total", "good", "bad"} {
+		q := map[string]*string{"total": &r.Total, "good": &r.Good, "bad": &r.Errors}[name]
+		if *q == "" || strings.Contains(*q, slo.WindowPlaceholder) {
+			continue
 		}
+		if counter {
+			rated, err := rateOf(*q)
+			if err != nil {
+				p.errorf(p.valuePos(e), "%s.%s: %v", what, name, err)
+				continue
+			}
+			*q = rated
+			continue
+		}
+		p.warnf(p.valuePos(e), "%s: queries without %s are read as per-second rates (counter is not true); tsuna sums them over each window", what, slo.WindowPlaceholder)
+		break
 	}
 	return r
 }

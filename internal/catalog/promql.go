@@ -2,10 +2,13 @@ package catalog
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"time"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
+	"github.com/prometheus/common/model"
 	"github.com/prometheus/prometheus/promql/parser"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
@@ -95,3 +98,49 @@ func (p *docParser) offsetPos(e entry, value string, off int) Pos {
 }
 
 var metricNameRE = labelNameRE
+
+// windowSentinel stands for the {{.window}} placeholder in an expression
+// built with the PromQL parser's types; rateOf replaces its printed form.
+const windowSentinel = 1234567 * time.Millisecond
+
+// rateOf turns a query of counters (OpenSLO's counter: true) into the rate
+// of those counters over {{.window}}: every series selector x becomes
+// rate(x[{{.window}}]), and a query that does not aggregate is summed, so
+// good and total are one series each.
+func rateOf(q string) (string, error) {
+	expr, err := promql.ParseExpr(q)
+	if err != nil {
+		return "", fmt.Errorf("not valid PromQL: %w", err)
+	}
+	var failed error
+	var rewrite func(parser.Expr) parser.Expr
+	rewrite = func(n parser.Expr) parser.Expr {
+		switch v := n.(type) {
+		case *parser.VectorSelector:
+			return &parser.Call{Func: parser.Functions["rate"], Args: parser.Expressions{&parser.MatrixSelector{VectorSelector: v, Range: windowSentinel}}}
+		case *parser.AggregateExpr:
+			v.Expr = rewrite(v.Expr)
+		case *parser.BinaryExpr:
+			v.LHS, v.RHS = rewrite(v.LHS), rewrite(v.RHS)
+		case *parser.ParenExpr:
+			v.Expr = rewrite(v.Expr)
+		case *parser.UnaryExpr:
+			v.Expr = rewrite(v.Expr)
+		case *parser.Call:
+			for i := range v.Args {
+				v.Args[i] = rewrite(v.Args[i])
+			}
+		case *parser.MatrixSelector, *parser.SubqueryExpr:
+			failed = fmt.Errorf("the query already takes a range (%s); with counter: true give the counters alone, such as sum(http_requests_total{code=~\"5..\"}), and tsuna takes their rate over each window", v)
+		}
+		return n
+	}
+	expr = rewrite(expr)
+	if failed != nil {
+		return "", failed
+	}
+	if _, ok := expr.(*parser.AggregateExpr); !ok {
+		expr = &parser.AggregateExpr{Op: parser.SUM, Expr: expr}
+	}
+	return strings.ReplaceAll(expr.String(), "["+model.Duration(windowSentinel).String()+"]", "["+slo.WindowPlaceholder+"]"), nil
+}

@@ -18,6 +18,8 @@ type foreignSLO struct {
 	// indicatorRef names an OpenSLO SLI document to resolve later.
 	indicatorRef string
 	refPos       Pos
+	// windows, when set, is an AlertWindows document, not an SLO.
+	windows *slo.WindowSet
 }
 
 var (
@@ -74,8 +76,22 @@ func (p *docParser) serviceSLOs(e entry, s *Service) {
 
 // objective reads a percentage, or with scale 100 a ratio (OpenSLO targets).
 func (p *docParser) objective(e entry, what string, scale float64) float64 {
+	if sn, ok := e.value.(*ast.StringNode); ok && strings.HasSuffix(strings.TrimSpace(sn.Value), "%") {
+		num := strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(sn.Value), "%"))
+		if scale == 1 {
+			p.errorf(p.valuePos(e), "%s %q: write the percentage as a number without the %% sign: %s: %s", what, sn.Value, e.key, num)
+		} else {
+			p.errorf(p.valuePos(e), "%s %q: write a ratio, a number between 0 and 1 without the %% sign (99.5%% is %s: 0.995)", what, sn.Value, e.key)
+		}
+		return 0
+	}
 	v, ok := p.number(e, what)
 	if !ok {
+		return 0
+	}
+	if scale == 1 && v > 0 && v <= 1 {
+		p.errorf(p.valuePos(e), "%s %s is a percentage: it reads as %s%%, whose error budget is over 99%% and whose alerts can never fire; write %s: %s",
+			what, formatNum(v), formatNum(v), e.key, formatNum(slo.Round(v*100, 9)))
 		return 0
 	}
 	pct := v * scale
@@ -136,6 +152,9 @@ func (p *docParser) window(e entry, what string) slo.Window {
 		case d < MinSLOWindow || d%slo.Day != 0:
 			p.errorf(p.valuePos(e), "%s %q: use whole days, at least 1d (28d and 30d are usual)", what, s)
 		default:
+			if want := slo.FormatDuration(d); want != s {
+				p.warnf(p.valuePos(e), "%s %q: write periods in days, as %s: %s (read as %s)", what, s, e.key, want, want)
+			}
 			return slo.Window{Rolling: slo.Duration(d)}
 		}
 		return slo.Window{}

@@ -44,8 +44,10 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 		return snake
 	}
 	root := body
+	var meta *slo.K8sMeta
 	if crd {
 		f := p.lenient(body, "PrometheusServiceLevel", []string{"apiVersion", "kind", "metadata", "spec"})
+		meta = p.k8sMeta(f, body)
 		se, ok := f["spec"]
 		if !ok || se.value == nil {
 			p.errorf(p.pos(body), "PrometheusServiceLevel: missing spec")
@@ -60,10 +62,16 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 		return nil
 	} else if service, ok = p.str(se, "service"); !ok {
 		return nil
+	} else if service == "" {
+		p.errorf(p.valuePos(se), "Sloth spec: service is empty, so its SLOs would be dropped; name the service, such as service: checkout-api")
+		return nil
+	}
+	if pe, ok := f[k("slo_plugins", "sloPlugins")]; ok {
+		p.unsupportedPlugins(pe, pe.key)
 	}
 	var labels map[string]string
 	if le, ok := f["labels"]; ok {
-		labels = p.labelMap(le, "labels")
+		labels = p.slothLabels(le, "labels")
 	}
 	source := slo.SourceSloth
 	if crd {
@@ -79,7 +87,10 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 	for i, it := range items {
 		what := fmt.Sprintf("slos[%d]", i)
 		sf := p.lenient(it, what, []string{"name", "objective", "description", "labels", "sli", "alerting", k("plugins", "plugins")})
-		o := &slo.SLO{Service: service, Source: source, Labels: labels, Window: slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}}
+		o := &slo.SLO{Service: service, Source: source, Labels: labels, Window: slo.Window{Rolling: slo.Duration(slo.DefaultPeriod)}, K8s: meta}
+		if pe, ok := sf["plugins"]; ok {
+			p.unsupportedPlugins(pe, what+".plugins")
+		}
 		if ne, ok := sf["name"]; ok {
 			o.Name, _ = p.str(ne, what+".name")
 		}
@@ -95,7 +106,7 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 			o.Description, _ = p.str(de, what+".description")
 		}
 		if le, ok := sf["labels"]; ok {
-			own := p.labelMap(le, what+".labels")
+			own := p.slothLabels(le, what+".labels")
 			merged := make(map[string]string, len(labels)+len(own))
 			maps.Copy(merged, labels)
 			maps.Copy(merged, own)
@@ -105,7 +116,13 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 			p.errorf(p.pos(it), "%s: missing sli", what)
 		} else {
 			lf := p.lenient(sle.value, what+".sli", []string{"events", "raw", "plugin"})
-			if ev, ok := lf["events"]; ok {
+			if n := len(lf); n > 1 {
+				second := lf["raw"]
+				if _, ok := lf["plugin"]; ok {
+					second = lf["plugin"]
+				}
+				p.errorf(second.pos, "%s.sli gives %d of events, raw and plugin: Sloth refuses this; keep one", what, n)
+			} else if ev, ok := lf["events"]; ok {
 				ef := p.lenient(ev.value, what+".sli.events", []string{k("error_query", "errorQuery"), k("total_query", "totalQuery")})
 				r := &slo.Ratio{}
 				if q, ok := ef[k("error_query", "errorQuery")]; ok {
@@ -137,7 +154,7 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 				o.Alerting.Name, _ = p.str(ne, what+".alerting.name")
 			}
 			if le, ok := af["labels"]; ok {
-				o.Alerting.Labels = p.labelMap(le, what+".alerting.labels")
+				o.Alerting.Labels = p.slothLabels(le, what+".alerting.labels")
 			}
 			if an, ok := af["annotations"]; ok {
 				o.Alerting.Annotations = p.stringMap(an, what+".alerting.annotations")
@@ -160,4 +177,52 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 		out = append(out, foreignSLO{slo: o, pos: p.pos(it)})
 	}
 	return out
+}
+
+// k8sMeta reads the metadata of a Kubernetes object: name, namespace,
+// labels and annotations.
+func (p *docParser) k8sMeta(f map[string]entry, body ast.Node) *slo.K8sMeta {
+	me, ok := f["metadata"]
+	if !ok || me.value == nil {
+		p.errorf(p.pos(body), "missing metadata.name: name the object, as Kubernetes requires")
+		return nil
+	}
+	mf := p.lenient(me.value, "metadata", []string{"name", "namespace", "labels", "annotations"})
+	m := &slo.K8sMeta{}
+	if ne, ok := mf["name"]; ok {
+		m.Name, _ = p.str(ne, "metadata.name")
+	}
+	if m.Name == "" {
+		p.errorf(p.valuePos(me), "missing metadata.name: name the object, as Kubernetes requires")
+	}
+	if ne, ok := mf["namespace"]; ok {
+		m.Namespace, _ = p.str(ne, "metadata.namespace")
+	}
+	if le, ok := mf["labels"]; ok {
+		m.Labels = p.stringMap(le, "metadata.labels")
+	}
+	if ae, ok := mf["annotations"]; ok {
+		m.Annotations = p.stringMap(ae, "metadata.annotations")
+	}
+	return m
+}
+
+// unsupportedPlugins refuses Sloth SLO plugins: tsuna does not run them,
+// and generating without them would silently lose what they add.
+func (p *docParser) unsupportedPlugins(e entry, what string) {
+	p.errorf(e.pos, "%s: tsuna does not run Sloth SLO plugins, and the rules without them would lack what the plugins add; remove %s (tsuna then generates its own rules), or generate this spec with Sloth", what, e.key)
+}
+
+// slothLabels reads labels as Sloth does: a number or boolean value is
+// read as written (`tier: 2` is "2"), as Sloth's own examples write them.
+func (p *docParser) slothLabels(e entry, what string) map[string]string {
+	if pairs, ok := mappingPairs(e.value); ok {
+		for _, kv := range pairs {
+			switch v := p.unwrap(kv.Value).(type) {
+			case *ast.IntegerNode, *ast.FloatNode, *ast.BoolNode:
+				kv.Value = &ast.StringNode{BaseNode: &ast.BaseNode{}, Token: v.GetToken(), Value: v.GetToken().Value}
+			}
+		}
+	}
+	return p.labelMap(e, what)
 }

@@ -258,6 +258,9 @@ func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[stri
 		}
 	}
 	for _, f := range foreign {
+		if f.windows != nil {
+			continue // linked below
+		}
 		if f.indicatorRef != "" {
 			r, ok := indicators[f.indicatorRef]
 			switch {
@@ -274,7 +277,9 @@ func (d *checker) linkSLOs(c *Catalog, foreign []foreignSLO, indicators map[stri
 		if add(f.slo, f.pos) && svc != nil {
 			svc.SLOs = append(svc.SLOs, f.slo) // stored and evaluated with its service
 		}
+		d.checkRoutingLabels(c, f)
 	}
+	d.linkAlertWindows(c, foreign)
 	slices.SortFunc(c.SLOs, func(a, b *slo.SLO) int {
 		return cmp.Or(strings.Compare(a.Service, b.Service), strings.Compare(a.Name, b.Name))
 	})

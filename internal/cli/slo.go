@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -38,22 +41,53 @@ status, history and gate ask a tsuna server (--server, TSUNA_SERVER) with a
 token (--token, TSUNA_TOKEN); the server reads Prometheus (tsuna serve
 --prometheus-url) or the events pushed to it.`,
 	}
+	c.AddCommand(newSLORules(env), newSLOStatus(env), newSLOHistory(env), newSLOGate(env))
+	return c
+}
+
+// ruleOutput is one document of tsuna slo rules: the rules of one service,
+// or of one PrometheusServiceLevel object.
+type ruleOutput struct {
+	key  string // the file name without .yaml
+	slos []*slo.SLO
+	meta *slo.K8sMeta
+}
+
+func newSLORules(env *Env) *cobra.Command {
 	var inputs []string
-	var out, format string
+	var out, format, defaultPeriod, windowsPath, groupPrefix string
+	var extraLabels map[string]string
+	var disableAlerts, disableRecordings, explain bool
 	rules := &cobra.Command{
 		Use:   "rules -i PATH... -o DIR",
-		Short: "Write one Prometheus rule file per service from the SLOs in PATH",
+		Short: "Write Prometheus rules from the SLOs in PATH (sloth generate's flags work)",
 		Long: `Read SLOs from catalog services, Sloth specs (version: prometheus/v1 and
-PrometheusServiceLevel) and OpenSLO specs, and write one Prometheus rule file
-per service: error-ratio recordings for each alert window, the period SLI
-weighted by events, metadata, and page and ticket burn-rate alerts with
-factors scaled to each SLO's period. The output is stable, so diffs read well.
+PrometheusServiceLevel), OpenSLO specs and Sloth AlertWindows documents, and
+write Prometheus rules: error-ratio recordings for each alert window (those
+up to 6h from the events inside the window, longer ones from the recorded
+5-minute rates), the period SLI weighted by events, metadata, and page and
+ticket burn-rate alerts whose windows and factors suit each SLO's period.
+Series, labels, annotations and group names are Sloth's, so its dashboards
+and Alertmanager routes keep working; labels you set win over tsuna's.
 
--o DIR writes DIR/<service>.yaml; -o FILE.yaml writes one file when the input
-has one service (as sloth generate -o does); -o - writes to stdout.`,
+-o DIR writes DIR/<service>.yaml, and DIR/<name>.yaml for each
+PrometheusServiceLevel; -o FILE.yaml or -o - (stdout) writes one rule file
+holding every service's groups, and PrometheusRule objects as a
+multi-document stream (kubectl apply -f - reads it).
+
+A PrometheusServiceLevel's rules are a PrometheusRule named after its
+metadata.name, in its namespace, with its labels, as sloth generate writes.
+--format prometheus-operator writes the other SLOs as PrometheusRule
+objects named <service>-slos.
+
+--explain prints, instead of rules, each SLO's alert windows, factors and
+the share of the budget each spends, and where they come from. Warnings are
+printed on stderr.`,
 		Example: `  tsuna slo rules -i catalog/ -o rules/
   tsuna slo rules -i sloth/specs/getting-started.yml -o rules.yml
-  tsuna slo rules -i catalog/ -o manifests/ --format prometheus-operator`,
+  tsuna slo rules -i k8s/slos.yaml -o - | kubectl apply -f -
+  tsuna slo rules -i specs/ -o rules/ -l env=prod --default-slo-period 28d
+  tsuna slo rules -i specs/ --slo-period-windows-path windows/ --explain`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if len(inputs) == 0 {
@@ -62,75 +96,172 @@ has one service (as sloth generate -o does); -o - writes to stdout.`,
 			if format != slo.FormatPrometheus && format != slo.FormatPrometheusOperator {
 				return usageError{fmt.Errorf("--format %q: use %s or %s", format, slo.FormatPrometheus, slo.FormatPrometheusOperator)}
 			}
-			files, err := catalog.ListFiles(inputs)
+			period, err := slo.ParseDuration(defaultPeriod)
+			if err != nil || period < slo.MinPeriod || period > slo.MaxPeriod || period%slo.Day != 0 {
+				return usageError{fmt.Errorf("--default-slo-period %q: give whole days from 1d to 365d, such as 30d or 28d", defaultPeriod)}
+			}
+			for k := range extraLabels {
+				if !labelNameRE.MatchString(k) {
+					return usageError{fmt.Errorf("--extra-labels %q is not a Prometheus label name; use letters, digits and '_', not starting with a digit", k)}
+				}
+			}
+			paths := slices.Clone(inputs)
+			if windowsPath != "" {
+				if st, err := os.Stat(windowsPath); err != nil || !st.IsDir() {
+					return usageError{fmt.Errorf("--slo-period-windows-path %q: give a directory of AlertWindows documents", windowsPath)}
+				}
+				paths = append(paths, windowsPath)
+			}
+			files, err := catalog.ListFiles(paths)
 			if err != nil {
 				return err
 			}
 			c, diags := catalog.Parse(files)
+			if len(diags) > 0 {
+				diags.WriteText(env.Stderr) // warnings too: they say what was changed or ignored
+			}
 			if c == nil {
-				diags.WriteText(env.Stderr)
 				return fmt.Errorf("%d error(s) in the SLO sources; nothing written", diags.Errors())
 			}
-			byService := map[string][]*slo.SLO{}
-			var services []string
-			for _, s := range c.SLOs {
-				if _, ok := byService[s.Service]; !ok {
-					services = append(services, s.Service)
-				}
-				byService[s.Service] = append(byService[s.Service], s)
-			}
-			if len(services) == 0 {
+			c.SetDefaultPeriod(period)
+			if len(c.SLOs) == 0 {
 				return fmt.Errorf("no SLOs found in %s", strings.Join(inputs, " "))
 			}
-			single := out == "-" || strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml")
-			if single && len(services) > 1 {
-				return usageError{fmt.Errorf("-o %s names one file, but the input has %d services; give a directory: one file per service (Prometheus reads only the first document of a file)", out, len(services))}
+			if explain {
+				for _, s := range c.SLOs {
+					if s.SLI.Events != nil {
+						fmt.Fprintf(env.Stdout, "%s/%s: events pushed to tsuna: no Prometheus rules\n\n", s.Service, s.Name)
+						continue
+					}
+					fmt.Fprintln(env.Stdout, s.Explain())
+				}
+				return nil
 			}
-			if !single {
-				if err := os.MkdirAll(out, 0o755); err != nil {
+			opt := slo.Options{ExtraLabels: extraLabels, DisableAlerts: disableAlerts, DisableRecordings: disableRecordings, GroupPrefix: groupPrefix}
+			outputs := ruleOutputs(c.SLOs)
+			single := out == "-" || strings.HasSuffix(out, ".yaml") || strings.HasSuffix(out, ".yml")
+			var b []byte
+			if single {
+				b = marshalStream(outputs, format, opt)
+			} else if err := writeRuleDir(out, outputs, format, opt); err != nil {
+				return err
+			}
+			switch {
+			case out == "-":
+				_, err = env.Stdout.Write(b)
+				return err
+			case single:
+				if err := writeFileAtomic(out, b); err != nil {
 					return err
 				}
 			}
-			// Each service's file is independent: write them in parallel.
-			errs := make([]error, len(services))
-			next := make(chan int)
-			var wg sync.WaitGroup
-			for range min(runtime.GOMAXPROCS(0), len(services)) {
-				wg.Go(func() {
-					for i := range next {
-						svc := services[i]
-						b, err := slo.Marshal(slo.ServiceRules(byService[svc]), format, svc+"-slos")
-						if err == nil && single && out == "-" {
-							_, err = env.Stdout.Write(b)
-						} else if err == nil && single {
-							err = writeFileAtomic(out, b)
-						} else if err == nil {
-							err = writeFileAtomic(filepath.Join(out, svc+".yaml"), b)
-						}
-						errs[i] = err
-					}
-				})
+			services := map[string]bool{}
+			for _, s := range c.SLOs {
+				services[s.Service] = true
 			}
-			for i := range services {
-				next <- i
-			}
-			close(next)
-			wg.Wait()
-			if err := errors.Join(errs...); err != nil {
-				return err
-			}
-			if out != "-" {
-				fmt.Fprintf(env.Stderr, "wrote %d SLOs of %d services to %s\n", len(c.SLOs), len(services), out)
-			}
+			fmt.Fprintf(env.Stderr, "wrote %d SLOs of %d services to %s\n", len(c.SLOs), len(services), out)
 			return nil
 		},
 	}
 	rules.Flags().StringSliceVarP(&inputs, "input", "i", nil, "catalog directory, Sloth or OpenSLO file (repeatable)")
 	rules.Flags().StringVarP(&out, "out", "o", "-", "output directory, file, or - for stdout")
 	rules.Flags().StringVar(&format, "format", slo.FormatPrometheus, "prometheus (rule files) or prometheus-operator (PrometheusRule objects)")
-	c.AddCommand(rules, newSLOStatus(env), newSLOHistory(env), newSLOGate(env))
-	return c
+	rules.Flags().StringToStringVarP(&extraLabels, "extra-labels", "l", nil, "labels added to every rule, key=value (repeatable); they win over the spec's, as in sloth generate")
+	rules.Flags().StringVar(&defaultPeriod, "default-slo-period", "30d", "the period of SLOs whose spec gives none (Sloth's)")
+	rules.Flags().BoolVar(&disableAlerts, "disable-alerts", false, "write no alerting rules")
+	rules.Flags().BoolVar(&disableRecordings, "disable-recordings", false, "write no recording rules (the alerts then need them from elsewhere)")
+	rules.Flags().StringVar(&windowsPath, "slo-period-windows-path", "", "directory of Sloth AlertWindows documents: the alert windows of each period they name")
+	rules.Flags().StringVar(&groupPrefix, "group-prefix", slo.DefaultGroupPrefix, "start of every rule group's name (Sloth's by default)")
+	rules.Flags().BoolVar(&explain, "explain", false, "print each SLO's alert windows and factors instead of rules")
+	return rules
 }
+
+// ruleOutputs groups SLOs into documents: one per PrometheusServiceLevel
+// object, one per service for the others, in a stable order.
+func ruleOutputs(slos []*slo.SLO) []ruleOutput {
+	var outs []ruleOutput
+	index := map[string]int{}
+	for _, s := range slos {
+		key := s.Service
+		if s.K8s != nil {
+			key = "\x00" + s.K8s.Namespace + "/" + s.K8s.Name
+		}
+		i, ok := index[key]
+		if !ok {
+			i = len(outs)
+			index[key] = i
+			o := ruleOutput{key: s.Service}
+			if s.K8s != nil {
+				o.key, o.meta = s.K8s.Name, s.K8s
+				if s.K8s.Namespace != "" {
+					o.key = s.K8s.Namespace + "-" + s.K8s.Name
+				}
+			}
+			outs = append(outs, o)
+		}
+		outs[i].slos = append(outs[i].slos, s)
+	}
+	slices.SortStableFunc(outs, func(a, b ruleOutput) int { return strings.Compare(a.key, b.key) })
+	return outs
+}
+
+// marshalOutput writes one output: a PrometheusRule for a
+// PrometheusServiceLevel, else a rule file or object as format says.
+func marshalOutput(o ruleOutput, format string, opt slo.Options) []byte {
+	f := slo.RulesFile(o.slos, opt)
+	if o.meta != nil {
+		return slo.MarshalObject(f, *o.meta)
+	}
+	b, _ := slo.Marshal(f, format, o.key+"-slos") // format was checked
+	return b
+}
+
+// marshalStream writes every output into one stream: the plain rules of
+// every service as one rule file (Prometheus reads only the first document
+// of a file), then each PrometheusRule object as its own document.
+func marshalStream(outputs []ruleOutput, format string, opt slo.Options) []byte {
+	var docs [][]byte
+	var plain []*slo.SLO
+	for _, o := range outputs {
+		if o.meta == nil && format == slo.FormatPrometheus {
+			plain = append(plain, o.slos...)
+			continue
+		}
+		docs = append(docs, marshalOutput(o, format, opt))
+	}
+	if len(plain) > 0 {
+		b, _ := slo.Marshal(slo.RulesFile(plain, opt), slo.FormatPrometheus, "")
+		docs = append([][]byte{b}, docs...)
+	}
+	return bytes.Join(docs, []byte("---\n"))
+}
+
+// writeRuleDir writes each output to dir/<key>.yaml, in parallel: they are
+// independent.
+func writeRuleDir(dir string, outputs []ruleOutput, format string, opt slo.Options) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	errs := make([]error, len(outputs))
+	next := make(chan int)
+	var wg sync.WaitGroup
+	for range min(runtime.GOMAXPROCS(0), len(outputs)) {
+		wg.Go(func() {
+			for i := range next {
+				errs[i] = writeFileAtomic(filepath.Join(dir, outputs[i].key+".yaml"), marshalOutput(outputs[i], format, opt))
+			}
+		})
+	}
+	for i := range outputs {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return errors.Join(errs...)
+}
+
+// labelNameRE matches a Prometheus label name.
+var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
 
 func newSLOStatus(env *Env) *cobra.Command {
 	var rem remote

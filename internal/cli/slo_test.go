@@ -3,6 +3,7 @@ package cli_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -30,11 +31,10 @@ var (
 	idRE   = regexp.MustCompile(`sloth_id="([^"]+)"`)
 )
 
-// burnPairs extracts, from every alert of a rule file, which window pairs
-// it checks at which factor.
-func burnPairs(t *testing.T, data []byte) (pairs []burnPair, ids []string) {
+// ruleGroups reads every group of a rule file, which may hold several
+// documents, and PrometheusRule objects.
+func ruleGroups(t *testing.T, data []byte) []slo.RuleGroup {
 	t.Helper()
-	// Sloth's files may hold several documents, and PrometheusRule objects.
 	var groups []slo.RuleGroup
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	for {
@@ -51,7 +51,14 @@ func burnPairs(t *testing.T, data []byte) (pairs []burnPair, ids []string) {
 		groups = append(groups, doc.Groups...)
 		groups = append(groups, doc.Spec.Groups...)
 	}
-	for _, g := range groups {
+	return groups
+}
+
+// burnPairs extracts, from every alert of a rule file, which window pairs
+// it checks at which factor.
+func burnPairs(t *testing.T, data []byte) (pairs []burnPair, ids []string) {
+	t.Helper()
+	for _, g := range ruleGroups(t, data) {
 		for _, r := range g.Rules {
 			if r.Record != "" && r.Labels["sloth_id"] != "" && !slices.Contains(ids, r.Labels["sloth_id"]) {
 				ids = append(ids, r.Labels["sloth_id"])
@@ -74,25 +81,105 @@ func burnPairs(t *testing.T, data []byte) (pairs []burnPair, ids []string) {
 	return pairs, ids
 }
 
-// TestSlothCorpus generates rules for every Sloth example and compares the
-// alerts with what Sloth generates for the same file: same SLO ids, same
-// window pairs, same burn factors. promtool checks every output.
+// sameAsSloth reports how tsuna's rules differ from Sloth's for what users
+// key on: group names, every recording's name and labels (the info
+// series' sloth_mode and sloth_version name the generator), and every
+// alert's name, labels and annotations. tsuna may add labels where Sloth
+// sets none (service, slo, team, severity) and recordings of its own.
+func sameAsSloth(t *testing.T, sloth, tsuna []slo.RuleGroup) []string {
+	var diffs []string
+	key := func(r slo.Rule) string {
+		var kv []string
+		for k, v := range r.Labels {
+			if k != "sloth_mode" && k != "sloth_version" && !strings.HasPrefix(k, "tsuna_") {
+				kv = append(kv, k+"="+v)
+			}
+		}
+		slices.Sort(kv)
+		return r.Record + "{" + strings.Join(kv, ",") + "}"
+	}
+	have := map[string]bool{}
+	var groups []string
+	var alerts []slo.Rule
+	for _, g := range tsuna {
+		groups = append(groups, g.Name)
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				have[key(r)] = true
+			} else {
+				alerts = append(alerts, r)
+			}
+		}
+	}
+	i := 0
+	for _, g := range sloth {
+		if !slices.Contains(groups, g.Name) {
+			diffs = append(diffs, "no group "+g.Name)
+		}
+		for _, r := range g.Rules {
+			if r.Record != "" {
+				if !have[key(r)] {
+					diffs = append(diffs, "no recording "+key(r))
+				}
+				continue
+			}
+			if i >= len(alerts) {
+				diffs = append(diffs, "no alert "+r.Alert)
+				continue
+			}
+			a := alerts[i]
+			i++
+			if a.Alert != r.Alert {
+				diffs = append(diffs, fmt.Sprintf("alert %s, Sloth's %s", a.Alert, r.Alert))
+			}
+			for k, v := range r.Labels {
+				if a.Labels[k] != v {
+					diffs = append(diffs, fmt.Sprintf("alert %s label %s=%q, Sloth's %q", a.Alert, k, a.Labels[k], v))
+				}
+			}
+			for k, v := range r.Annotations {
+				if a.Annotations[k] != v {
+					diffs = append(diffs, fmt.Sprintf("alert %s annotation %s=%q, Sloth's %q", a.Alert, k, a.Annotations[k], v))
+				}
+			}
+		}
+	}
+	return diffs
+}
+
+// TestSlothCorpus generates rules for every Sloth example as sloth generate
+// did for the expected files (-l cmd=examplesgen.sh), and compares them with
+// Sloth's: same group names, recording names and labels, alert names,
+// labels and annotations, window pairs and burn factors. A spec tsuna
+// cannot generate as Sloth does fails with a message at its line. promtool
+// checks every output.
 func TestSlothCorpus(t *testing.T) {
 	promtool := promtest.Binary(t, "promtool")
 	specs, _ := filepath.Glob(corpus + "/sloth/specs/*")
 	if len(specs) != 9 {
 		t.Fatalf("found %d Sloth specs in %s, want 9", len(specs), corpus)
 	}
+	refused := map[string]string{
+		"contrib-denominator-corrected.yaml": "contrib-denominator-corrected.yaml:10:3: sloPlugins: tsuna does not run Sloth SLO plugins",
+	}
 	for _, spec := range specs {
 		name := filepath.Base(spec)
 		t.Run(name, func(t *testing.T) {
 			out := t.TempDir()
-			if r := run(t, nil, "slo", "rules", "-i", spec, "-o", out); r.code != 0 {
+			r := run(t, nil, "slo", "rules", "-i", spec, "-o", out, "-l", "cmd=examplesgen.sh")
+			if want, ok := refused[name]; ok {
+				if r.code != 1 || !strings.Contains(r.stderr, want) {
+					t.Errorf("slo rules: exit %d, want 1 and %q\n%s", r.code, want, r.stderr)
+				}
+				return
+			}
+			if r.code != 0 {
 				t.Fatalf("slo rules: %d %s", r.code, r.stderr)
 			}
 			files, _ := filepath.Glob(out + "/*.yaml")
 			var got []burnPair
 			var gotIDs []string
+			var groups []slo.RuleGroup
 			for _, f := range files {
 				if b, err := exec.Command(promtool, "check", "rules", f).CombinedOutput(); err != nil {
 					t.Errorf("promtool check rules %s: %v\n%s", f, err, b)
@@ -104,6 +191,7 @@ func TestSlothCorpus(t *testing.T) {
 				p, ids := burnPairs(t, data)
 				got = append(got, p...)
 				gotIDs = append(gotIDs, ids...)
+				groups = append(groups, ruleGroups(t, data)...)
 			}
 			slices.SortFunc(got, func(a, b burnPair) int { return strings.Compare(a.id+a.severity+a.long, b.id+b.severity+b.long) })
 			slices.Sort(gotIDs)
@@ -115,12 +203,21 @@ func TestSlothCorpus(t *testing.T) {
 			if !slices.Equal(gotIDs, wantIDs) {
 				t.Errorf("SLO ids = %v, Sloth's = %v", gotIDs, wantIDs)
 			}
+			slothGroups := ruleGroups(t, expected)
 			// Sloth writes no alerts for OpenSLO specs; tsuna pages by default.
 			if strings.HasPrefix(name, "openslo-") && len(want) == 0 {
-				return
-			}
-			if !slices.Equal(got, want) {
+				var recordings []slo.RuleGroup
+				for _, g := range slothGroups {
+					if !strings.Contains(g.Name, "-alerts-") {
+						recordings = append(recordings, g)
+					}
+				}
+				slothGroups = recordings
+			} else if !slices.Equal(got, want) {
 				t.Errorf("burn windows differ from Sloth's:\n got %v\nwant %v", got, want)
+			}
+			for _, d := range sameAsSloth(t, slothGroups, groups) {
+				t.Error(d)
 			}
 			if name == "no-alerts.yml" && len(got) != 0 {
 				t.Errorf("alerts generated for a spec that disables them: %v", got)
@@ -232,7 +329,24 @@ func TestSLORulesStableAndOperatorFormat(t *testing.T) {
 	if len(obj.Spec.Groups) != len(f.Groups) || obj.Spec.Groups[2].Rules[0].Expr != f.Groups[2].Rules[0].Expr {
 		t.Errorf("operator groups differ from the rule file's")
 	}
-	if r := run(t, nil, "slo", "rules", "-i", exampleCatalog, "-o", "one.yaml"); r.code != 2 || !strings.Contains(r.stderr, "one file per service") {
-		t.Errorf("several services into one file: %d %s", r.code, r.stderr)
+	// Several services into one file: one document holding every group
+	// (Prometheus reads only the first document of a file).
+	oneFile := filepath.Join(t.TempDir(), "one.yaml")
+	if r := run(t, nil, "slo", "rules", "-i", exampleCatalog, "-o", oneFile); r.code != 0 {
+		t.Fatalf("several services into one file: %d %s", r.code, r.stderr)
+	}
+	data, _ := os.ReadFile(oneFile)
+	var all slo.RuleFile
+	if err := yaml.Unmarshal(data, &all); err != nil || strings.Contains(string(data), "\n---") {
+		t.Fatalf("one file: %v\n%s", err, data)
+	}
+	services := map[string]bool{}
+	for _, g := range all.Groups {
+		for _, r := range g.Rules {
+			services[r.Labels["sloth_service"]] = true
+		}
+	}
+	if !services["checkout-api"] || !services["auth-service"] {
+		t.Errorf("one file holds the groups of %v, want checkout-api and auth-service", services)
 	}
 }

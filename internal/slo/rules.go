@@ -41,11 +41,27 @@ const (
 	SeriesRatioPrefix = "slo:sli_error:ratio_rate"
 )
 
+// Options change the rules generated, as the flags of sloth generate do.
+type Options struct {
+	// ExtraLabels go on every rule; they win over the SLO's labels, as
+	// sloth generate --extra-labels does.
+	ExtraLabels map[string]string
+	// DisableRecordings leaves out the SLI and metadata recordings (the
+	// alerts then need them from elsewhere); DisableAlerts the alerts.
+	DisableRecordings, DisableAlerts bool
+	// GroupPrefix starts every group name: DefaultGroupPrefix gives
+	// Sloth's names (sloth-slo-sli-recordings-<id>).
+	GroupPrefix string
+}
+
+// DefaultGroupPrefix makes group names Sloth's.
+const DefaultGroupPrefix = "sloth-"
+
 // Windows returns every window an SLO's rules record: the alert windows,
 // then the period, sorted, without duplicates.
 func (s *SLO) Windows() []time.Duration {
 	var ws []time.Duration
-	for _, bw := range BurnWindows(s.Window.Length()) {
+	for _, bw := range s.BurnWindows() {
 		ws = append(ws, bw.Short, bw.Long)
 	}
 	if s.Window.Calendar == "" {
@@ -55,12 +71,12 @@ func (s *SLO) Windows() []time.Duration {
 	return slices.Compact(ws)
 }
 
-// baseLabels are on every rule of s: its labels and the identifying ones.
-func (s *SLO) baseLabels() map[string]string {
-	l := maps.Clone(s.Labels)
-	if l == nil {
-		l = map[string]string{}
-	}
+// baseLabels are on every rule of s: its labels, the extra ones, and the
+// identifying ones.
+func (s *SLO) baseLabels(extra map[string]string) map[string]string {
+	l := make(map[string]string, len(s.Labels)+len(extra)+3)
+	maps.Copy(l, s.Labels)
+	maps.Copy(l, extra)
 	l["sloth_id"] = s.ID()
 	l["sloth_service"] = s.Service
 	l["sloth_slo"] = s.Name
@@ -99,57 +115,76 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 			sep = ", "
 		}
 		le := strconv.FormatFloat(l.Threshold, 'f', -1, 64)
-		total = fmt.Sprintf("sum(rate(%s_count{%s}[%s]))", l.Metric, inner, FormatDuration(w))
-		good := fmt.Sprintf(`sum(rate(%s_bucket{%s%sle="%s"}[%s]))`, l.Metric, inner, sep, le, FormatDuration(w))
+		total = fmt.Sprintf("sum(rate(%s_count{%s}[%s]))", l.Metric, inner, SeriesWindow(w))
+		good := fmt.Sprintf(`sum(rate(%s_bucket{%s%sle="%s"}[%s]))`, l.Metric, inner, sep, le, SeriesWindow(w))
 		return fmt.Sprintf("(%s) - (%s)", total, good), total, true
 	}
 	return "", "", false
 }
 
-// ratioExpr is the error ratio over window w, from the recorded 5-minute
-// rates: a sum of bad events over a sum of all events, so each moment
-// weighs by its traffic. No traffic gives no sample, never 0 or 1.
+// ratioExpr is the error ratio over window w. The 5m window divides the
+// recorded 5-minute rates. Windows up to ExactWindowMax divide the SLI's
+// own queries over the window, so only the events inside it count (a sum
+// of 5-minute rates would count the 5 minutes before it too, which matters
+// when traffic shifts). Longer windows divide sums of the recorded rates:
+// each moment weighs by its traffic, and the 5 minutes before the window
+// are a small share of it. No traffic gives no sample, never 0 or 1.
 func (s *SLO) ratioExpr(sel string, w time.Duration) string {
 	if w == 5*time.Minute {
 		return SeriesErrors + sel + "\n/\n(" + SeriesTotal + sel + " > 0)"
 	}
-	d := FormatDuration(w)
+	if w <= ExactWindowMax {
+		errs, total, _ := s.Queries(w)
+		return "(\n  (" + errs + ")\n  or\n  (0 * (" + total + "))\n)\n/\n((" + total + ") > 0)"
+	}
+	d := SeriesWindow(w)
 	return "sum_over_time(" + SeriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + SeriesTotal + sel + "[" + d + "]) > 0)"
 }
 
-// Groups returns the rule groups of s: recordings, metadata, alerts. An SLO
+// Groups returns the rule groups of s with Sloth's group names.
+func (s *SLO) Groups() []RuleGroup { return s.Rules(Options{GroupPrefix: DefaultGroupPrefix}) }
+
+// Rules returns the rule groups of s: recordings, metadata, alerts. An SLO
 // whose events are pushed to tsuna has none.
-func (s *SLO) Groups() []RuleGroup {
+func (s *SLO) Rules(opt Options) []RuleGroup {
 	if s.SLI.Events != nil {
 		return nil
 	}
-	base := s.baseLabels()
+	base := s.baseLabels(opt.ExtraLabels)
 	sel := s.selector()
-	rec := make([]Rule, 0, 10)
-	errs, total, counted := s.Queries(5 * time.Minute)
-	if counted {
-		// Bad events default to 0 where none were seen but traffic was.
-		rec = append(rec,
-			Rule{Record: SeriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
-			Rule{Record: SeriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
-	}
-	for _, w := range s.Windows() {
-		expr := ""
-		switch {
-		case counted:
-			expr = s.ratioExpr(sel, w)
-		case w == s.Window.Length():
-			// A raw ratio carries no event counts: time-weighted average.
-			expr = "avg_over_time(" + SeriesRatioPrefix + "5m" + sel + "[" + FormatDuration(w) + "])"
-		default:
-			expr = Expand(s.SLI.Raw, w)
+	_, _, counted := s.Queries(5 * time.Minute)
+	var groups []RuleGroup
+	if !opt.DisableRecordings {
+		rec := make([]Rule, 0, 12)
+		if counted {
+			errs, total, _ := s.Queries(5 * time.Minute)
+			// Bad events default to 0 where none were seen but traffic was.
+			rec = append(rec,
+				Rule{Record: SeriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
+				Rule{Record: SeriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
 		}
-		rec = append(rec, Rule{Record: SeriesRatioPrefix + FormatDuration(w), Expr: expr, Labels: with(base, "sloth_window", FormatDuration(w))})
+		for _, w := range s.Windows() {
+			expr := ""
+			switch {
+			case counted:
+				expr = s.ratioExpr(sel, w)
+			case w == s.Window.Length():
+				// A raw ratio carries no event counts: time-weighted average.
+				expr = "avg_over_time(" + SeriesRatioPrefix + "5m" + sel + "[" + SeriesWindow(w) + "])"
+			default:
+				expr = Expand(s.SLI.Raw, w)
+			}
+			rec = append(rec, Rule{Record: RatioSeries(w), Expr: expr, Labels: with(base, "sloth_window", SeriesWindow(w))})
+		}
+		groups = append(groups,
+			RuleGroup{Name: opt.GroupPrefix + "slo-sli-recordings-" + s.ID(), Rules: rec},
+			RuleGroup{Name: opt.GroupPrefix + "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
 	}
-	groups := []RuleGroup{{Name: "slo-sli-recordings-" + s.ID(), Rules: rec}}
-	groups = append(groups, RuleGroup{Name: "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
-	if alerts := s.alertRules(sel, counted); len(alerts) > 0 {
-		groups = append(groups, RuleGroup{Name: "slo-alerts-" + s.ID(), Rules: alerts})
+	if opt.DisableAlerts {
+		return groups
+	}
+	if alerts := s.alertRules(sel, counted, base); len(alerts) > 0 {
+		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-alerts-" + s.ID(), Rules: alerts})
 	}
 	return groups
 }
@@ -158,7 +193,6 @@ func (s *SLO) Groups() []RuleGroup {
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
 func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
-	period := FormatDuration(s.Window.Length())
 	budget := formatFloat(Round(s.Budget(), 12))
 	rules := []Rule{
 		{Record: "slo:objective:ratio", Expr: fmt.Sprintf("vector(%s)", formatFloat(Round(s.Objective/100, 12))), Labels: base},
@@ -168,7 +202,7 @@ func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 	}
 	if s.Window.Calendar == "" { // a calendar period's start moves: tsuna computes it when evaluating
 		rules = append(rules,
-			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", SeriesRatioPrefix, period, sel, sel), Labels: base},
+			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", RatioSeries(s.Window.Length()), sel, sel), Labels: base},
 			Rule{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + sel, Labels: base})
 	}
 	info := with(base, "sloth_objective", formatFloat(s.Objective), "sloth_spec", s.Source, "sloth_mode", "tsuna", "tsuna_window", s.Window.String())
@@ -176,10 +210,14 @@ func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 }
 
 // alertRules returns the page and ticket alerts: each fires when both
-// windows of one of its pairs burn above the pair's factor.
-func (s *SLO) alertRules(sel string, counted bool) []Rule {
+// windows of one of its pairs burn above the pair's factor. The labels the
+// user set win: on the alert, on its severity, or on the SLO's series
+// (which the alert keeps); tsuna adds service, slo, team and severity only
+// where none of those sets them.
+func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rule {
 	var out []Rule
 	budget := formatFloat(Round(s.Budget(), 12))
+	windows := s.BurnWindows()
 	for _, sev := range Severities {
 		spec := s.Alerting.Page
 		if sev == SeverityTicket {
@@ -189,35 +227,38 @@ func (s *SLO) alertRules(sel string, counted bool) []Rule {
 			continue
 		}
 		var pairs []string
-		for _, bw := range BurnWindows(s.Window.Length()) {
+		for _, bw := range windows {
 			if bw.Severity != sev {
 				continue
 			}
 			threshold := "(" + formatFloat(bw.Factor) + " * " + budget + ")"
-			cond := "max(" + SeriesRatioPrefix + FormatDuration(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
-				"max(" + SeriesRatioPrefix + FormatDuration(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
+			cond := "max(" + RatioSeries(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
+				"max(" + RatioSeries(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
 			if counted && s.Alerting.MinEvents > 0 {
-				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + SeriesTotal + sel + "[" + FormatDuration(bw.Long) + "]) * " +
+				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + SeriesTotal + sel + "[" + SeriesWindow(bw.Long) + "]) * " +
 					formatFloat(bw.Long.Seconds()) + " >= " + formatFloat(s.Alerting.MinEvents) + ")"
 			}
 			pairs = append(pairs, "(\n"+indent(cond)+"\n)")
 		}
-		labels := map[string]string{}
+		if len(pairs) == 0 {
+			continue
+		}
+		labels := map[string]string{"sloth_severity": sev}
 		maps.Copy(labels, s.Alerting.Labels)
 		maps.Copy(labels, spec.Labels)
-		labels["service"] = s.Service
-		labels["slo"] = s.Name
-		labels["sloth_severity"] = sev
-		if s.Team != "" {
-			labels["team"] = s.Team
-		}
-		if labels["severity"] == "" {
-			labels["severity"] = sev
+		own := map[string]string{"service": s.Service, "slo": s.Name, "team": s.Team, "severity": sev}
+		for k, v := range own {
+			_, onAlert := labels[k]
+			_, onSeries := base[k]
+			if v != "" && !onAlert && !onSeries {
+				labels[k] = v
+			}
 		}
 		ann := map[string]string{
-			"summary": fmt.Sprintf("%s %s: the error budget burns too fast (%s)", s.Service, s.Name, sev),
+			"title":   "(" + sev + ") {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is too fast.",
+			"summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.",
 			"description": fmt.Sprintf("SLO %s of %s (%s%% over %s) burns its error budget fast enough to spend %s.",
-				s.Name, s.Service, formatFloat(s.Objective), s.Window.String(), spentText(s.Window.Length(), sev)),
+				s.Name, s.Service, formatFloat(s.Objective), s.Window.String(), spentText(windows, sev)),
 		}
 		if s.Runbook != "" {
 			ann["runbook_url"] = s.Runbook
@@ -229,11 +270,11 @@ func (s *SLO) alertRules(sel string, counted bool) []Rule {
 	return out
 }
 
-func spentText(period time.Duration, sev string) string {
+func spentText(windows []BurnWindow, sev string) string {
 	var parts []string
-	for _, bw := range BurnWindows(period) {
+	for _, bw := range windows {
 		if bw.Severity == sev {
-			parts = append(parts, fmt.Sprintf("%s%% of it in %s", formatFloat(bw.Spent*100), FormatDuration(bw.Long)))
+			parts = append(parts, fmt.Sprintf("%s%% of it in %s", formatFloat(Round(bw.Spent*100, 3)), FormatDuration(bw.Long)))
 		}
 	}
 	return strings.Join(parts, " or ")
@@ -259,11 +300,17 @@ func (s *SLO) alertName() string {
 // ServiceRules returns the rule file of one service's SLOs, in a stable
 // order: by SLO name.
 func ServiceRules(slos []*SLO) RuleFile {
+	return RulesFile(slos, Options{GroupPrefix: DefaultGroupPrefix})
+}
+
+// RulesFile returns the rule file of slos generated with opt, in a stable
+// order: by service, then SLO name.
+func RulesFile(slos []*SLO, opt Options) RuleFile {
 	sorted := slices.Clone(slos)
-	slices.SortFunc(sorted, func(a, b *SLO) int { return cmp.Compare(a.Name, b.Name) })
+	slices.SortFunc(sorted, func(a, b *SLO) int { return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Name, b.Name)) })
 	var f RuleFile
 	for _, s := range sorted {
-		f.Groups = append(f.Groups, s.Groups()...)
+		f.Groups = append(f.Groups, s.Rules(opt)...)
 	}
 	return f
 }

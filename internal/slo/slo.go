@@ -48,8 +48,23 @@ type SLO struct {
 	SLI         SLI               `json:"sli"`
 	Labels      map[string]string `json:"labels,omitempty"` // added to every rule
 	Alerting    Alerting          `json:"alerting,omitzero"`
-	Runbook     string            `json:"-"` // the service's runbook link
-	Source      string            `json:"-"`
+	// AlertWindows are the team's own alert windows (Sloth's AlertWindows
+	// document) for the SLO's period; nil uses tsuna's (BurnWindows).
+	AlertWindows *WindowSet `json:"alertWindows,omitempty"`
+	Runbook      string     `json:"-"` // the service's runbook link
+	Source       string     `json:"-"`
+	// K8s is the Kubernetes object the SLO was declared in (Sloth's
+	// PrometheusServiceLevel): its rules go in a PrometheusRule of the same
+	// name, namespace and labels.
+	K8s *K8sMeta `json:"-"`
+}
+
+// K8sMeta is the metadata of a Kubernetes object.
+type K8sMeta struct {
+	Name        string
+	Namespace   string
+	Labels      map[string]string
+	Annotations map[string]string
 }
 
 // ID is service-slo, unique across a catalog.
@@ -139,38 +154,6 @@ type AlertSpec struct {
 	Annotations map[string]string `json:"annotations,omitempty"`
 }
 
-// BurnWindow is one pair of windows of a multi-window multi-burn-rate alert.
-type BurnWindow struct {
-	Severity string        // SeverityPage or SeverityTicket
-	Long     time.Duration // the long window
-	Short    time.Duration // 1/12 of the long window
-	Spent    float64       // share of the period's budget spent at Factor over Long
-	Factor   float64       // burn rate that spends Spent of the budget in Long
-}
-
-// standardWindows are the SRE workbook's pairs for a 30-day period.
-var standardWindows = []struct {
-	severity    string
-	long, short time.Duration
-	spent       float64
-}{
-	{SeverityPage, time.Hour, 5 * time.Minute, 0.02},
-	{SeverityPage, 6 * time.Hour, 30 * time.Minute, 0.05},
-	{SeverityTicket, Day, 2 * time.Hour, 0.10},
-	{SeverityTicket, 3 * Day, 6 * time.Hour, 0.10},
-}
-
-// BurnWindows returns the alert windows for a period: the workbook's
-// windows and budget shares, with factor = spent × period / long window.
-func BurnWindows(period time.Duration) []BurnWindow {
-	out := make([]BurnWindow, len(standardWindows))
-	for i, w := range standardWindows {
-		factor := w.spent * float64(period) / float64(w.long)
-		out[i] = BurnWindow{Severity: w.severity, Long: w.long, Short: w.short, Spent: w.spent, Factor: Round(factor, 6)}
-	}
-	return out
-}
-
 // Round rounds f to digits decimal places, as its decimal form reads.
 func Round(f float64, digits int) float64 {
 	v, _ := strconv.ParseFloat(strconv.FormatFloat(f, 'f', digits, 64), 64)
@@ -223,5 +206,5 @@ func FormatDuration(d time.Duration) string {
 
 // Expand replaces the {{.window}} placeholder of a query with w.
 func Expand(query string, w time.Duration) string {
-	return strings.ReplaceAll(query, WindowPlaceholder, FormatDuration(w))
+	return strings.ReplaceAll(query, WindowPlaceholder, SeriesWindow(w))
 }

@@ -36,33 +36,58 @@ func Marshal(f RuleFile, format, name string) ([]byte, error) {
 	switch format {
 	case FormatPrometheus, "":
 	case FormatPrometheusOperator:
-		b.WriteString("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: ")
-		b.WriteString(scalar(name))
-		b.WriteString("\n  labels:\n    app.kubernetes.io/managed-by: tsuna\nspec:\n")
+		writeObjectHeader(&b, K8sMeta{Name: name, Labels: map[string]string{"app.kubernetes.io/managed-by": "tsuna"}})
 		indent = "  "
 	default:
 		return nil, fmt.Errorf("unknown format %q: use %s or %s", format, FormatPrometheus, FormatPrometheusOperator)
 	}
+	writeGroups(&b, f, indent)
+	return b.Bytes(), nil
+}
+
+// MarshalObject writes f as a PrometheusRule object with meta's name,
+// namespace, labels and annotations, as Sloth writes the rules of a
+// PrometheusServiceLevel (an operator's ruleSelector matches its labels).
+func MarshalObject(f RuleFile, meta K8sMeta) []byte {
+	var b bytes.Buffer
+	b.WriteString(Header)
+	writeObjectHeader(&b, meta)
+	writeGroups(&b, f, "  ")
+	return b.Bytes()
+}
+
+func writeObjectHeader(b *bytes.Buffer, meta K8sMeta) {
+	b.WriteString("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata:\n  name: ")
+	b.WriteString(scalar(meta.Name))
+	b.WriteByte('\n')
+	if meta.Namespace != "" {
+		b.WriteString("  namespace: " + scalar(meta.Namespace) + "\n")
+	}
+	writeMap(b, "  ", "labels", meta.Labels)
+	writeMap(b, "  ", "annotations", meta.Annotations)
+	b.WriteString("spec:\n")
+}
+
+func writeGroups(b *bytes.Buffer, f RuleFile, indent string) {
 	if len(f.Groups) == 0 {
 		b.WriteString(indent + "groups: []\n")
-		return b.Bytes(), nil
+		return
 	}
 	b.WriteString(indent + "groups:\n")
 	for _, g := range f.Groups {
-		fmt.Fprintf(&b, "%s  - name: %s\n%s    rules:\n", indent, scalar(g.Name), indent)
+		fmt.Fprintf(b, "%s  - name: %s\n%s    rules:\n", indent, scalar(g.Name), indent)
 		in := indent + "        "
 		for _, r := range g.Rules {
 			if r.Record != "" {
-				fmt.Fprintf(&b, "%s      - record: %s\n", indent, scalar(r.Record))
+				fmt.Fprintf(b, "%s      - record: %s\n", indent, scalar(r.Record))
 			} else {
-				fmt.Fprintf(&b, "%s      - alert: %s\n", indent, scalar(r.Alert))
+				fmt.Fprintf(b, "%s      - alert: %s\n", indent, scalar(r.Alert))
 			}
-			writeField(&b, in, "expr", r.Expr)
-			writeMap(&b, in, "labels", r.Labels)
-			writeMap(&b, in, "annotations", r.Annotations)
+			writeField(b, in, "expr", r.Expr)
+			writeMap(b, in, "labels", r.Labels)
+			writeMap(b, in, "annotations", r.Annotations)
 		}
 	}
-	return b.Bytes(), nil
 }
 
 func writeField(b *bytes.Buffer, indent, key, v string) {
