@@ -34,8 +34,11 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/demo"
+	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/jobs"
 	"github.com/tsuna-sre/tsuna/internal/notify/slack"
 	"github.com/tsuna-sre/tsuna/internal/server"
+	"github.com/tsuna-sre/tsuna/internal/slackapp"
 	"github.com/tsuna-sre/tsuna/internal/store"
 	"github.com/tsuna-sre/tsuna/internal/web"
 )
@@ -54,6 +57,15 @@ type Config struct {
 	FallbackChannel   string
 	SlackToken        string
 	SlackAPIURL       string // for tests against a Slack fake
+	// SlackSigningSecret verifies the requests of tsuna's Slack app (the
+	// /tsuna command, modals, events); with SlackToken it serves /slack/.
+	SlackSigningSecret string
+	// IncidentChannel is the organisation-wide incidents channel, for
+	// severities that notify it; "" posts none there.
+	IncidentChannel string
+	// PublicURL is the console's address as people reach it, for links
+	// in chat; "" links none.
+	PublicURL string
 
 	// BootstrapToken is the first admin token's secret on an empty
 	// database; "" makes one and shows it once: on Stderr when it is a
@@ -87,6 +99,8 @@ type App struct {
 	loop     *delivery.Loop
 	srv      *server.Server
 	console  *web.Console
+	runner   *jobs.Runner
+	chat     *slackapp.App
 
 	headSeq, headTime prometheus.Gauge
 
@@ -175,10 +189,14 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	} else {
 		a.log.Info("no Slack token: chat messages stay in the outbox (tsuna alerts list shows the alerts)")
 	}
+	incidents, err := a.buildIncidents(wake)
+	if err != nil {
+		return nil, err
+	}
 	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo})
 	a.srv = server.New(server.Config{Store: a.db, Logger: a.log.With("component", "http"), MaxBodyBytes: cfg.MaxBodyBytes,
 		Budget: evaluator, Policy: cfg.Policy, AlertmanagerToken: cfg.AlertmanagerToken, Alerts: a.receiver,
-		OnNotification: wake, Registry: a.registry, Console: a.console})
+		OnNotification: wake, Registry: a.registry, Console: a.console, Incidents: incidents})
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -193,6 +211,9 @@ func (a *App) Addr() net.Addr { return a.ln.Addr() }
 func (a *App) Run(ctx context.Context) error {
 	if a.loop != nil {
 		a.loop.Start(ctx)
+	}
+	if err := a.runner.Start(ctx); err != nil {
+		return err
 	}
 	var bg context.Context
 	bg, a.stop = context.WithCancel(ctx)
@@ -226,6 +247,12 @@ func (a *App) Close() error {
 	if a.console != nil {
 		a.console.Close()
 	}
+	if a.chat != nil {
+		a.chat.Close()
+	}
+	if a.runner != nil {
+		a.runner.Close()
+	}
 	if a.loop != nil {
 		a.loop.Close()
 	}
@@ -237,6 +264,34 @@ func (a *App) Close() error {
 		err = a.db.Close()
 	}
 	return err
+}
+
+// buildIncidents builds the job runner (reminders, and the chat app's
+// work), the incident service and, when Slack is configured with a token
+// and a signing secret, the Slack app.
+func (a *App) buildIncidents(wake func()) (server.IncidentsConfig, error) {
+	cfg := a.cfg
+	a.runner = jobs.New(a.db, a.log.With("component", "jobs"), jobs.Options{Registerer: a.registry})
+	chat := cfg.SlackToken != "" && cfg.SlackSigningSecret != ""
+	svc := incident.New(a.db, incident.Options{OrgChannel: cfg.IncidentChannel, ConsoleURL: cfg.PublicURL, ChatWorkflow: chat,
+		Log: a.log.With("component", "incidents"), OnChange: func() { wake(); a.runner.Wake() }})
+	a.runner.Handle(incident.JobRemind, svc.RemindHandler())
+	out := server.IncidentsConfig{Service: svc}
+	if !chat {
+		if cfg.SlackToken != "" {
+			a.log.Info("no Slack signing secret: the /tsuna command and incident channels are off (--slack-signing-secret-file)")
+		}
+		return out, nil
+	}
+	var err error
+	a.chat, err = slackapp.New(slackapp.Config{SigningSecret: cfg.SlackSigningSecret, Token: cfg.SlackToken, APIURL: cfg.SlackAPIURL,
+		Incidents: svc, Store: a.db, Jobs: a.runner, ConsoleURL: cfg.PublicURL, Log: a.log.With("component", "slack")})
+	if err != nil {
+		return out, err
+	}
+	a.chat.Register(a.runner)
+	out.Chat = a.chat.Handler()
+	return out, nil
 }
 
 // bootstrap makes the first admin token on an empty database.

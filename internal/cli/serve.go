@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"strings"
 
@@ -25,6 +26,8 @@ func newServe(env *Env) *cobra.Command {
 		promURL, freezeBelow                            string
 		amToken, fallback, slackToken, slackAPI         string
 		amTokenFile, slackTokenFile, auditKeyFile       string
+		slackSecret, slackSecretFile                    string
+		incidentChannel, publicURL                      string
 		denyUnknown, demoData                           bool
 		maxBodyMiB                                      int64
 	)
@@ -57,8 +60,8 @@ or created and printed once on stderr.`,
 			if v := env.getenv("TSUNA_PROMETHEUS_URL"); v != "" && !cmd.Flags().Changed("prometheus-url") {
 				promURL = v
 			}
-			for flag, v := range map[string]*string{"alertmanager-token": &amToken, "slack-token": &slackToken} {
-				file := map[string]string{"alertmanager-token": amTokenFile, "slack-token": slackTokenFile}[flag]
+			for flag, v := range map[string]*string{"alertmanager-token": &amToken, "slack-token": &slackToken, "slack-signing-secret": &slackSecret} {
+				file := map[string]string{"alertmanager-token": amTokenFile, "slack-token": slackTokenFile, "slack-signing-secret": slackSecretFile}[flag]
 				if err := readSecret(cmd, env, flag, v, file); err != nil {
 					return err
 				}
@@ -66,11 +69,20 @@ or created and printed once on stderr.`,
 			if v := env.getenv("TSUNA_AUDIT_KEY_FILE"); v != "" && !cmd.Flags().Changed("audit-key-file") {
 				auditKeyFile = v
 			}
+			if v := env.getenv("TSUNA_PUBLIC_URL"); v != "" && !cmd.Flags().Changed("public-url") {
+				publicURL = v
+			}
+			if publicURL != "" {
+				if u, err := url.Parse(publicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return usageError{fmt.Errorf("--public-url %q: give the console's address as people reach it, such as https://tsuna.example.com", publicURL)}
+				}
+			}
 			return serve(cmd.Context(), env, log, app.Config{
 				Listen: listen, DB: dbPath, Catalog: catalogDir, MaxBodyBytes: maxBodyMiB << 20,
 				PrometheusURL: promURL, Policy: policy,
 				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
 				AuditKeyFile: auditKeyFile, Demo: demoData,
+				SlackSigningSecret: slackSecret, IncidentChannel: incidentChannel, PublicURL: publicURL,
 			})
 		},
 	}
@@ -91,6 +103,10 @@ or created and printed once on stderr.`,
 	f.StringVar(&amTokenFile, "alertmanager-token-file", "", "file holding the Alertmanager webhook secret (env TSUNA_ALERTMANAGER_TOKEN_FILE); preferred to --alertmanager-token, which ps shows")
 	f.StringVar(&slackTokenFile, "slack-token-file", "", "file holding the Slack bot token (env TSUNA_SLACK_TOKEN_FILE); preferred to --slack-token, which ps shows")
 	f.StringVar(&auditKeyFile, "audit-key-file", "", "key of the audit log's MACs, created 0600 when missing (env TSUNA_AUDIT_KEY_FILE; default: tsuna-audit.key beside a SQLite database); replicas share one")
+	f.StringVar(&slackSecret, "slack-signing-secret", "", "signing secret of tsuna's Slack app, which verifies the /tsuna command, modals and events at /slack/ (env TSUNA_SLACK_SIGNING_SECRET); with --slack-token it turns the Slack app on")
+	f.StringVar(&slackSecretFile, "slack-signing-secret-file", "", "file holding the Slack signing secret (env TSUNA_SLACK_SIGNING_SECRET_FILE); preferred to --slack-signing-secret, which ps shows")
+	f.StringVar(&incidentChannel, "incident-channel", "#incidents", "organisation-wide chat channel for incidents of severities that notify it; \"\" for none")
+	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, linked from chat messages and incident channels (env TSUNA_PUBLIC_URL)")
 	f.StringVar(&slackAPI, "slack-api-url", "", "Slack Web API address, for tests against a Slack fake")
 	f.MarkHidden("slack-api-url")
 	return c

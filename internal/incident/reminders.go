@@ -129,7 +129,7 @@ func (s *Service) RemindHandler() jobs.Handler {
 		if err := json.Unmarshal(j.Payload, &p); err != nil || p.Number == 0 {
 			return jobs.Permanent(fmt.Errorf("reminder %q: bad payload", j.Key))
 		}
-		_, err := s.store.MutateIncident(ctx, p.Number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+		_, err := s.mutate(ctx, p.Number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 			if !p.holds(inc) {
 				return nil, nil
 			}

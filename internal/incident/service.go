@@ -163,6 +163,10 @@ type Options struct {
 	ChatWorkflow bool
 	// Now is the clock of reminders' due times; the store's for the rest.
 	Now func() time.Time
+	// OnChange is called after a change that queued chat messages or
+	// jobs is stored, such as to wake the delivery loop and the job
+	// runner.
+	OnChange func()
 	Log *slog.Logger
 }
 
@@ -235,6 +239,30 @@ func (ls levelSet) names() []string {
 		out = append(out, l.Name)
 	}
 	return out
+}
+
+// mutate is Store.MutateIncident, calling OnChange when the stored
+// mutation queued messages or jobs.
+func (s *Service) mutate(ctx context.Context, number int64, actor audit.Actor, fn func(i *Incident, now time.Time) (*Mutation, error)) (*Incident, error) {
+	queued := false
+	inc, err := s.store.MutateIncident(ctx, number, actor, func(i *Incident, now time.Time) (*Mutation, error) {
+		m, err := fn(i, now)
+		queued = m != nil && (len(m.Messages) > 0 || len(m.Jobs) > 0)
+		return m, err
+	})
+	if err == nil && queued && s.opts.OnChange != nil {
+		s.opts.OnChange()
+	}
+	return inc, err
+}
+
+// create is Store.CreateIncident, calling OnChange when it declared.
+func (s *Service) create(ctx context.Context, key string, actor audit.Actor, build func(number int64, now time.Time) (*Incident, *Mutation, error)) (*Incident, bool, error) {
+	inc, created, err := s.store.CreateIncident(ctx, key, actor, build)
+	if err == nil && created && s.opts.OnChange != nil {
+		s.opts.OnChange()
+	}
+	return inc, created, err
 }
 
 // Store returns the service's store.
@@ -327,7 +355,7 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Actor) (*Inciden
 	if err := inc.Validate(levels); err != nil {
 		return nil, false, err
 	}
-	return s.store.CreateIncident(ctx, d.Key, a.audit(), func(number int64, now time.Time) (*Incident, *Mutation, error) {
+	return s.create(ctx, d.Key, a.audit(), func(number int64, now time.Time) (*Incident, *Mutation, error) {
 		inc.Number, inc.Ref = number, RefOf(number)
 		inc.Timestamps.Reported = &now
 		if inc.Lead != "" {
@@ -442,7 +470,7 @@ func (s *Service) Update(ctx context.Context, number int64, c Change, a Actor) (
 	if err != nil {
 		return nil, err
 	}
-	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+	return s.mutate(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		return s.apply(ctx, ls, inc, c, services, merged, a, now)
 	})
 }
@@ -658,7 +686,7 @@ func (s *Service) Pin(ctx context.Context, number int64, text string, at time.Ti
 
 // Unpin removes the timeline entry of a pinned message.
 func (s *Service) Unpin(ctx context.Context, number int64, externalID string, a Actor) (*Incident, error) {
-	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+	return s.mutate(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		return &Mutation{Action: "unpin", RemoveExternal: []string{externalID}}, nil
 	})
 }
@@ -670,7 +698,7 @@ func (s *Service) addEntry(ctx context.Context, number int64, kind, text string,
 	if err := checkText("externalId", externalID, MaxKey, false); err != nil {
 		return nil, err
 	}
-	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+	return s.mutate(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		t := now
 		if !at.IsZero() {
 			t = at.UTC().Truncate(time.Microsecond)
@@ -700,7 +728,7 @@ func (s *Service) PostUpdateOnce(ctx context.Context, number int64, text string,
 	if err != nil {
 		return nil, err
 	}
-	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+	return s.mutate(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		if !CanChange(inc, a) {
 			return nil, forbidden(inc, "the status (a status update)")
 		}
@@ -762,7 +790,7 @@ func (s *Service) SetChannel(ctx context.Context, number int64, ch Channel) (*In
 	if err != nil {
 		return nil, err
 	}
-	return s.store.MutateIncident(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
+	return s.mutate(ctx, number, a.audit(), func(inc *Incident, now time.Time) (*Mutation, error) {
 		if inc.Channel != nil && inc.Channel.ID == ch.ID {
 			return nil, nil
 		}
