@@ -167,7 +167,7 @@ type Options struct {
 	// jobs is stored, such as to wake the delivery loop and the job
 	// runner.
 	OnChange func()
-	Log *slog.Logger
+	Log      *slog.Logger
 }
 
 // Service is the incident API every surface calls.
