@@ -119,9 +119,10 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		cfg.Stderr = io.Discard
 	}
 	a = &App{cfg: cfg, log: cfg.Logger}
+	built := a // "return nil, err" sets a to nil before this runs
 	defer func() {
 		if err != nil {
-			a.Close()
+			built.Close()
 			a = nil
 		}
 	}()
