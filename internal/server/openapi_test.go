@@ -291,6 +291,7 @@ func TestAPIMatchesOpenAPIDocument(t *testing.T) {
 	c.do("GET", "/api/v1/whoami", "", nil, 401)
 
 	exerciseIncidents(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
+	exercisePostmortems(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
 
 	// Without Prometheus, SLOs read from it are unknown.
 	noProm := httptest.NewServer(v.Handler(New(Config{Store: db})))

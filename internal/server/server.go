@@ -26,6 +26,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -85,6 +86,8 @@ type Config struct {
 
 	// Incidents configures incidents and their chat app.
 	Incidents IncidentsConfig
+	// Postmortems configures postmortems and GitHub's webhook.
+	Postmortems PostmortemsConfig
 }
 
 // IncidentsConfig is the server's incident service and chat app: Service
@@ -122,6 +125,9 @@ type Server struct {
 
 	incidents *incident.Service
 	chat      http.Handler
+
+	postmortems  *postmortem.Service
+	githubSecret []byte
 }
 
 // New returns a Server for cfg.
@@ -175,6 +181,7 @@ func New(cfg Config) *Server {
 	if st, ok := cfg.Store.(incident.Store); ok && s.incidents == nil {
 		s.incidents = incident.New(st, incident.Options{})
 	}
+	s.postmortems, s.githubSecret = s.newPostmortems(cfg), cfg.Postmortems.WebhookSecret
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -272,6 +279,21 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/incidents/{ref}", s.authed(s.updateIncident)},
 		{"GET /api/v1/incidents/{ref}/timeline", s.authed(s.incidentTimeline)},
 		{"POST /api/v1/incidents/{ref}/timeline", s.authed(s.addTimelineEntry)},
+		{"POST /api/v1/postmortems", s.authed(s.draftPostmortem)},
+		{"GET /api/v1/postmortems", s.authed(s.listPostmortems)},
+		{"GET /api/v1/postmortems/search", s.authed(s.searchPostmortems)},
+		{"POST /api/v1/postmortems/hints", s.authed(s.postmortemHints)},
+		{"GET /api/v1/postmortems/{ref}", s.authed(s.getPostmortem)},
+		{"PATCH /api/v1/postmortems/{ref}", s.authed(s.editPostmortem)},
+		{"POST /api/v1/postmortems/{ref}/status", s.authed(s.postmortemStatus)},
+		{"POST /api/v1/postmortems/{ref}/export", s.authed(s.exportPostmortem)},
+		{"GET /api/v1/postmortems/{ref}/revisions", s.authed(s.postmortemRevisions)},
+		{"GET /api/v1/postmortems/{ref}/actions", s.authed(s.postmortemActions)},
+		{"POST /api/v1/postmortems/{ref}/actions", s.authed(s.addAction)},
+		{"GET /api/v1/actions", s.authed(s.listActions)},
+		{"PATCH /api/v1/actions/{id}", s.authed(s.updateAction)},
+		{"GET /api/v1/onboarding/preview", s.authed(s.onboardingPreview)},
+		{"POST /hooks/github", http.HandlerFunc(s.githubHook)},
 	}
 }
 

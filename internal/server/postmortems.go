@@ -1,0 +1,419 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/api"
+	"github.com/tsuna-sre/tsuna/internal/audit"
+	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/github"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
+)
+
+// PostmortemsConfig is the server's postmortem service (nil: one over the
+// Store and the incident service, without a tracker) and the secret of
+// GitHub's issue webhook (empty refuses every delivery).
+type PostmortemsConfig struct {
+	Service       *postmortem.Service
+	WebhookSecret []byte
+}
+
+// postmortemsOf returns the postmortem service, or answers 503 without one.
+func (s *Server) postmortemsOf(w http.ResponseWriter, r *http.Request) *postmortem.Service {
+	if s.postmortems == nil {
+		s.error(w, r, tsuna.Errorf(tsuna.EUNAVAILABLE, "postmortems are not served by this store"))
+	}
+	return s.postmortems
+}
+
+// newPostmortems makes the default postmortem service over the store.
+func (s *Server) newPostmortems(cfg Config) *postmortem.Service {
+	if cfg.Postmortems.Service != nil {
+		return cfg.Postmortems.Service
+	}
+	st, ok := cfg.Store.(postmortem.Store)
+	if !ok {
+		return nil
+	}
+	opts := postmortem.Options{Budget: s.budget}
+	if s.incidents != nil {
+		opts.Incidents, opts.Linker = s.incidents, s.incidents
+	}
+	if q, ok := cfg.Store.(postmortem.Enqueuer); ok {
+		opts.Jobs = q
+	}
+	return postmortem.New(st, opts)
+}
+
+// postmortemActor is the request's token as a postmortem actor: an admin
+// changes every postmortem, an editor those of its team, a viewer none.
+func postmortemActor(r *http.Request) postmortem.Actor {
+	a := actor(r)
+	out := postmortem.Actor{Name: a.Name, Source: a.Source, RequestID: a.RequestID}
+	if tok := tokenFrom(r.Context()); tok != nil {
+		out.Admin = tok.IsAdmin()
+		out.ReadOnly = tok.Role == auth.RoleViewer
+		if tok.Role == auth.RoleEditor && tok.Team != "" {
+			out.Teams = []string{tok.Team}
+		}
+	}
+	return out
+}
+
+func (s *Server) draftPostmortem(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	var req postmortem.DraftRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, created, err := svc.Draft(r.Context(), req, postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	w.Header().Set("Location", "/api/v1/postmortems/"+p.Ref)
+	writeJSON(w, status, p)
+}
+
+// postmortemFilter reads the library's filters from the query.
+func postmortemFilter(r *http.Request) (postmortem.Filter, error) {
+	q := r.URL.Query()
+	f := postmortem.Filter{Status: q.Get("status"), Service: q.Get("service"), Team: q.Get("team"), Severity: q.Get("severity"), Label: q.Get("label")}
+	var err error
+	if f.Since, err = parseTime("since", q.Get("since")); err == nil {
+		f.Until, err = parseTime("until", q.Get("until"))
+	}
+	if err == nil && q.Get("limit") != "" {
+		f.Limit, err = parseInt("limit", q.Get("limit"), 1, postmortem.MaxList)
+	}
+	if err == nil && q.Get("before") != "" {
+		f.Before, err = postmortem.ParseRef(q.Get("before"))
+	}
+	return f, err
+}
+
+func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	f, err := postmortemFilter(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	var list []*postmortem.Postmortem
+	if f.Status == "" || f.Status == postmortem.StatusPublished {
+		list, err = svc.Library(r.Context(), f)
+	} else {
+		list, err = svc.List(r.Context(), f, postmortemActor(r))
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.PostmortemList{Postmortems: nonNil(list)})
+}
+
+func (s *Server) searchPostmortems(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	f, err := postmortemFilter(r)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	q := r.URL.Query().Get("q")
+	hits, err := svc.Search(r.Context(), q, f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.SearchResults{Query: q, Hits: nonNil(hits)})
+}
+
+func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	format := r.URL.Query().Get("format")
+	if format != "" && format != "json" && format != "markdown" {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "format: %q; use json or markdown", format))
+		return
+	}
+	a := postmortemActor(r)
+	p, err := svc.Get(r.Context(), r.PathValue("ref"), a)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if format == "markdown" {
+		acts, err := svc.PostmortemActions(r.Context(), p.Ref, a)
+		if err != nil {
+			s.error(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8") // Markdown
+		w.Header().Set("Content-Disposition", `attachment; filename="`+p.Ref+`.md"`)
+		io.WriteString(w, postmortem.Markdown(p, acts, svc.URL(p)))
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) editPostmortem(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	var c postmortem.Change
+	if err := s.decode(w, r, &c); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	p, err := svc.Edit(r.Context(), r.PathValue("ref"), c, postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) postmortemStatus(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	var req api.StatusRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	ref, a := r.PathValue("ref"), postmortemActor(r)
+	var p *postmortem.Postmortem
+	var err error
+	switch req.Status {
+	case postmortem.StatusInReview:
+		p, err = svc.Review(r.Context(), ref, req.Reviewers, a)
+	case postmortem.StatusPublished:
+		p, err = svc.Publish(r.Context(), ref, a)
+	case postmortem.StatusDraft:
+		p, err = svc.Reopen(r.Context(), ref, a)
+	default:
+		err = tsuna.Errorf(tsuna.EINVALID, "status: %q; use in_review, published or draft", req.Status)
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) exportPostmortem(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	p, err := svc.Export(r.Context(), r.PathValue("ref"), postmortemActor(r))
+	var rl *github.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(rl.Until).Seconds()))))
+		err = tsuna.Errorf(tsuna.EUNAVAILABLE, "%s", rl.Error())
+	}
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) postmortemRevisions(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	revs, err := svc.Revisions(r.Context(), r.PathValue("ref"), postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.RevisionList{Revisions: nonNil(revs)})
+}
+
+func (s *Server) postmortemActions(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	acts, err := svc.PostmortemActions(r.Context(), r.PathValue("ref"), postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ActionList{Actions: nonNil(acts)})
+}
+
+func (s *Server) addAction(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	var na postmortem.NewAction
+	if err := s.decode(w, r, &na); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	a, err := svc.AddAction(r.Context(), r.PathValue("ref"), na, postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusCreated, a)
+}
+
+func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	q := r.URL.Query()
+	f := postmortem.ActionFilter{Team: q.Get("team"), Owner: q.Get("owner"), Status: q.Get("status")}
+	switch q.Get("overdue") {
+	case "", "false":
+	case "true":
+		f.OverdueAt = time.Now()
+	default:
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "overdue: %q; use true or false", q.Get("overdue")))
+		return
+	}
+	if v := q.Get("limit"); v != "" {
+		var err error
+		if f.Limit, err = parseInt("limit", v, 1, postmortem.MaxList*10); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	acts, err := svc.Actions(r.Context(), f)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.ActionList{Actions: nonNil(acts)})
+}
+
+func (s *Server) updateAction(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "id: %q is not an action number", r.PathValue("id")))
+		return
+	}
+	var c postmortem.ActionChange
+	if err := s.decode(w, r, &c); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	a, err := svc.UpdateAction(r.Context(), id, c, postmortemActor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, a)
+}
+
+func (s *Server) postmortemHints(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	var req api.HintsRequest
+	if err := s.decode(w, r, &req); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if len(req.Body) > postmortem.MaxBody {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "body: %d bytes, over the limit of %d", len(req.Body), postmortem.MaxBody))
+		return
+	}
+	writeJSON(w, http.StatusOK, api.HintsResponse{HTML: string(postmortem.HTML(req.Body)), Hints: nonNil(postmortem.Hints(req.Body, svc.Phrases()))})
+}
+
+func (s *Server) onboardingPreview(w http.ResponseWriter, r *http.Request) {
+	svc := s.postmortemsOf(w, r)
+	if svc == nil {
+		return
+	}
+	name := r.URL.Query().Get("team")
+	if name == "" {
+		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "team: required; name a catalog team"))
+		return
+	}
+	team, err := s.store.Team(r.Context(), name)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	msg, err := svc.WelcomeMessage(r.Context(), team, nil)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, api.OnboardingPreview{Team: team.Name, Message: msg})
+}
+
+// githubHook receives GitHub's issues webhook: a closed issue closes the
+// action it tracks. The signature over the raw body is checked first; a
+// bad one answers 401 and changes nothing.
+func (s *Server) githubHook(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
+	if err != nil {
+		s.error(w, r, tsuna.Errorf(tsuna.ETOOLARGE, "a GitHub delivery is at most 1 MiB"))
+		return
+	}
+	if err := github.VerifySignature(s.githubSecret, body, r.Header.Get("X-Hub-Signature-256")); err != nil {
+		s.log.Warn("github webhook refused", "reason", err.Error())
+		s.error(w, r, tsuna.Errorf(tsuna.EUNAUTHORIZED, "GitHub delivery refused: %s; set the same secret in the webhook and in tsuna serve --github-webhook-secret-file", err))
+		return
+	}
+	switch r.Header.Get("X-GitHub-Event") {
+	case "ping":
+		w.WriteHeader(http.StatusNoContent)
+		return
+	case "issues":
+	default:
+		w.WriteHeader(http.StatusNoContent) // other events: nothing to do
+		return
+	}
+	ev, err := github.ParseIssueEvent(body)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	if ev.Action == "closed" && s.postmortems != nil {
+		if _, err := s.postmortems.IssueClosed(r.Context(), ev.Repo, ev.Number, audit.SourceAPI); err != nil {
+			s.error(w, r, err)
+			return
+		}
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
