@@ -108,6 +108,7 @@ func TestAPIMatchesOpenAPIDocument(t *testing.T) {
 	c.do("GET", "/readyz", "", nil, 200)
 	c.do("GET", "/metrics", "", nil, 200)
 	c.do("GET", "/api/v1/openapi.json", "", nil, 200)
+	c.do("GET", "/api/v1/docs", "", nil, 200)
 
 	// Problems: no token, a wrong token, no route, a wrong method.
 	c.do("GET", "/api/v1/whoami", "", nil, 401)

@@ -250,6 +250,7 @@ func (s *Server) routes() []route {
 		{"GET /readyz", http.HandlerFunc(s.readyz)},
 		{"GET /metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{})},
 		{"GET /api/v1/openapi.json", http.HandlerFunc(s.openAPI)},
+		{"GET /api/v1/docs", http.HandlerFunc(s.apiDocs)},
 		{"GET /api/v1/whoami", s.authed(s.whoami)},
 		{"GET /api/v1/teams", s.authed(s.listTeams)},
 		{"GET /api/v1/teams/{name}", s.authed(s.getTeam)},
