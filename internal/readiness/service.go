@@ -42,15 +42,17 @@ type Store interface {
 	MutateReview(ctx context.Context, id int64, actor audit.Actor, fn func(r *Review, now time.Time) (*Mutation, error)) (*Review, error)
 	// OpenReviews returns the IDs of every open review.
 	OpenReviews(ctx context.Context) ([]int64, error)
-	// Scorecard returns the current review of every reviewed service that
-	// matches f, by service.
+	// Scorecard returns every catalog service that matches f with its
+	// current review against f.Checklist (ReviewID 0 when none), by
+	// service.
 	Scorecard(ctx context.Context, f Filter) ([]Row, error)
+	// Reviews returns the reviews of ids, with checklists and answers.
+	Reviews(ctx context.Context, ids []int64) ([]*Review, error)
 	// Feedback returns the feedback given on checklist name, newest first.
 	Feedback(ctx context.Context, checklist string) ([]Feedback, error)
 
 	Service(ctx context.Context, name string) (*catalog.Service, error)
 	Team(ctx context.Context, name string) (*catalog.Team, error)
-	Services(ctx context.Context, f catalog.ServiceFilter) ([]*catalog.Service, error)
 }
 
 // Mutation is what a change of a review stores besides the review.
@@ -473,27 +475,27 @@ func (s *Service) Scorecard(ctx context.Context, f Filter) ([]Row, error) {
 		return nil, err
 	}
 	now := s.opts.Now().UTC()
+	var again []int64
+	at := map[int64]int{}
 	for i := range rows {
-		if vu := rows[i].Summary.ValidUntil; vu != nil && !now.Before(*vu) {
-			r, err := s.store.ReviewByID(ctx, rows[i].ReviewID)
-			if err != nil {
-				return nil, err
-			}
-			_, rows[i].Summary = Assess(r, now)
+		if vu := rows[i].Summary.ValidUntil; rows[i].ReviewID != 0 && vu != nil && !now.Before(*vu) {
+			again = append(again, rows[i].ReviewID)
+			at[rows[i].ReviewID] = i
+		}
+		if rows[i].ReviewID == 0 {
+			rows[i].Summary = Summary{Blocking: []string{}, Counts: map[string]int{}}
 		}
 	}
-	services, err := s.store.Services(ctx, catalog.ServiceFilter{Team: f.Team, Tier: f.Tier, Lifecycle: f.Lifecycle})
-	if err != nil {
-		return nil, err
-	}
-	reviewed := make(map[string]bool, len(rows))
-	for _, r := range rows {
-		reviewed[r.Service] = true
-	}
-	for _, svc := range services {
-		if !reviewed[svc.Name] {
-			rows = append(rows, Row{Service: svc.Name, Team: svc.Team, Tier: svc.Tier, Lifecycle: svc.Lifecycle, Checklist: f.Checklist,
-				Status: StatusNone, Summary: Summary{Blocking: []string{}, Counts: map[string]int{}}})
+	if len(again) > 0 {
+		reviews, err := s.store.Reviews(ctx, again)
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range reviews {
+			// The catalog's tier and lifecycle, as the row shows them.
+			i := at[r.ID]
+			r.Tier, r.Lifecycle = rows[i].Tier, rows[i].Lifecycle
+			_, rows[i].Summary = Assess(r, now)
 		}
 	}
 	slices.SortFunc(rows, func(a, b Row) int { return strings.Compare(a.Service, b.Service) })

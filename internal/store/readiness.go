@@ -341,38 +341,45 @@ func (d *DB) OpenReviews(ctx context.Context) ([]int64, error) {
 	return out, rows.Err()
 }
 
-// Scorecard returns the current review of every reviewed service that
-// matches f, by service.
+// Scorecard returns every service of the catalog that matches f, with
+// its current review against f.Checklist (ReviewID 0 and status none when
+// it has none), by service. Team, tier and lifecycle are the catalog's.
 func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row, error) {
-	where := []string{"checklist = $1", "status <> 'superseded'"}
+	var where []string
 	args := []any{f.Checklist}
 	if f.Team != "" {
 		args = append(args, f.Team)
-		where = append(where, fmt.Sprintf("team = $%d", len(args)))
+		where = append(where, fmt.Sprintf("s.team = $%d", len(args)))
 	}
 	if f.Tier != 0 {
 		args = append(args, f.Tier)
-		where = append(where, fmt.Sprintf("tier = $%d", len(args)))
+		where = append(where, fmt.Sprintf("s.tier = $%d", len(args)))
 	}
 	if f.Lifecycle != "" {
 		args = append(args, f.Lifecycle)
-		where = append(where, fmt.Sprintf("lifecycle = $%d", len(args)))
+		where = append(where, fmt.Sprintf("s.lifecycle = $%d", len(args)))
 	}
-	rows, err := d.db.QueryContext(ctx, `SELECT id, service, team, tier, lifecycle, checklist, version, status, stale_reason, summary
-		FROM readiness_reviews WHERE `+strings.Join(where, " AND ")+` ORDER BY service`, args...)
+	q := `SELECT s.name, s.team, s.tier, s.lifecycle, COALESCE(r.id, 0), COALESCE(r.version, 0), COALESCE(r.status, 'none'), COALESCE(r.stale_reason, ''), COALESCE(r.summary, '')
+		FROM services s LEFT JOIN readiness_reviews r ON r.service = s.name AND r.checklist = $1 AND r.status <> 'superseded'`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := d.db.QueryContext(ctx, q+" ORDER BY s.name", args...)
 	if err != nil {
 		return nil, fmt.Errorf("scorecard: %w", err)
 	}
 	defer rows.Close()
 	out := []readiness.Row{}
 	for rows.Next() {
-		var r readiness.Row
+		r := readiness.Row{Checklist: f.Checklist}
 		var stale, summary string
-		if err := rows.Scan(&r.ReviewID, &r.Service, &r.Team, &r.Tier, &r.Lifecycle, &r.Checklist, &r.Version, &r.Status, &stale, &summary); err != nil {
+		if err := rows.Scan(&r.Service, &r.Team, &r.Tier, &r.Lifecycle, &r.ReviewID, &r.Version, &r.Status, &stale, &summary); err != nil {
 			return nil, fmt.Errorf("scorecard: %w", err)
 		}
-		if err := json.Unmarshal([]byte(summary), &r.Summary); err != nil {
-			return nil, fmt.Errorf("scorecard: review %d: %w", r.ReviewID, err)
+		if summary != "" {
+			if err := json.Unmarshal([]byte(summary), &r.Summary); err != nil {
+				return nil, fmt.Errorf("scorecard: review %d: %w", r.ReviewID, err)
+			}
 		}
 		if stale != "" {
 			r.Stale = &readiness.Staleness{Reason: stale}
@@ -380,6 +387,79 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// Reviews returns the reviews of ids, with their checklists and answers,
+// read in a few queries.
+func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, error) {
+	out := make([]*readiness.Review, 0, len(ids))
+	byID := make(map[int64]*readiness.Review, len(ids))
+	checklists := map[string]*catalog.Checklist{}
+	for len(ids) > 0 {
+		chunk := ids[:min(len(ids), 500)]
+		ids = ids[len(chunk):]
+		in := d.placeholders(1, len(chunk))
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := d.db.QueryContext(ctx, `SELECT id, spec, checklist, version, status FROM readiness_reviews WHERE id IN `+in, args...)
+		if err != nil {
+			return nil, fmt.Errorf("get reviews: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var spec, name, status string
+			var version int
+			if err := rows.Scan(&id, &spec, &name, &version, &status); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("get reviews: %w", err)
+			}
+			r := &readiness.Review{}
+			if err := json.Unmarshal([]byte(spec), r); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("get review %d: %w", id, err)
+			}
+			r.ID, r.Status, r.Answers = id, status, map[string]readiness.Answer{}
+			key := fmt.Sprintf("%s\x00%d", name, version)
+			if checklists[key] == nil {
+				checklists[key] = &catalog.Checklist{Name: name, Version: version}
+			}
+			r.Checklist = checklists[key]
+			byID[id] = r
+			out = append(out, r)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+		rows, err = d.db.QueryContext(ctx, `SELECT review_id, item, state, comment, evidence, answered_by, answered_at, expires_at FROM readiness_answers WHERE review_id IN `+in, args...)
+		if err != nil {
+			return nil, fmt.Errorf("get answers: %w", err)
+		}
+		for rows.Next() {
+			var id int64
+			var a readiness.Answer
+			if err := rows.Scan(&id, &a.Item, &a.State, &a.Comment, &a.Evidence, &a.By, &a.At, &a.ExpiresAt); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("get answers: %w", err)
+			}
+			a.At, a.ExpiresAt = a.At.UTC(), a.ExpiresAt.UTC()
+			byID[id].Answers[a.Item] = a
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	for _, c := range checklists {
+		full, err := d.checklistVersion(ctx, d.db, c.Name, c.Version)
+		if err != nil {
+			return nil, err
+		}
+		*c = *full
+	}
+	return out, nil
 }
 
 // Feedback returns the feedback on checklist name, newest first.

@@ -163,4 +163,3 @@ func TestReadinessReview(t *testing.T) {
 		}
 	})
 }
-
