@@ -317,12 +317,30 @@ func readFile(f *File) ([]byte, error) {
 		return nil, fmt.Errorf("cannot read the file: %w", err)
 	}
 	defer r.Close()
-	data, err := io.ReadAll(io.LimitReader(r, MaxFileSize+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read the file: %w", err)
-	}
-	if len(data) > MaxFileSize {
+	size := 0
+	if info, err := r.Stat(); err == nil && info.Size() <= MaxFileSize {
+		size = int(info.Size())
+	} else if err == nil {
 		return nil, fmt.Errorf("file larger than %d MiB; split it into several files", MaxFileSize>>20)
+	}
+	// As os.ReadFile: one buffer of the file's size, and a byte more to
+	// see the end; grown only if the file grows meanwhile.
+	data := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if len(data) > MaxFileSize {
+			return nil, fmt.Errorf("file larger than %d MiB; split it into several files", MaxFileSize>>20)
+		}
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the file: %w", err)
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 	}
 	return data, nil
 }

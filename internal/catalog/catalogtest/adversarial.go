@@ -100,7 +100,7 @@ func Adversarial(name string, size int) []catalog.File {
 			if i%2000 == 0 { // documents within MaxDocumentNodes
 				fmt.Fprintf(&b, "---\nversion: prometheus/v1\nservice: x\nq: &q %q\nslos:\n", query)
 			}
-			fmt.Fprintf(&b, "  - {name: s%d, objective: 99, sli: {raw: {error_ratio_query: *q}}}\n", i)
+			fmt.Fprintf(&b, "  - {name: s%d, objective: 99, sli: {raw: {error_ratio_query: *q}}, alerting: {name: A}}\n", i)
 		}
 		return one(b.String())
 	case "many-errors":
