@@ -3,14 +3,16 @@ package budget
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
 // maxSumsPerQuery bounds the start times of one EventSums call (two
-// result columns each), below SQLite's 2,000 columns.
-const maxSumsPerQuery = 400
+// aggregates each): SQLite's planner compares every aggregate of a
+// statement with every other, so a few short queries beat one long one.
+const maxSumsPerQuery = 40
 
 // eventHistory is History for an SLO whose events are pushed to tsuna: at
 // each time, the SLI and budget over the period ending then, and the burn
@@ -39,6 +41,10 @@ func (e *Evaluator) eventHistory(ctx context.Context, s *slo.SLO, from, to time.
 		add(b.t)
 		add(b.start)
 		add(b.hour)
+	}
+	slices.SortFunc(since, func(a, b time.Time) int { return a.Compare(b) }) // each query reads from its own oldest time on
+	for i, t := range since {
+		index[t] = i
 	}
 	good, total := make([]int64, len(since)), make([]int64, len(since))
 	for lo := 0; lo < len(since); lo += maxSumsPerQuery {

@@ -118,16 +118,27 @@ func Seed(ctx context.Context, db Store, name string, now time.Time) error {
 		if sh.silent {
 			continue
 		}
+		// Two periods, so the rolling period is full over every chart:
+		// coarse counts long ago, finer ones lately, 5-minute ones in the
+		// last hours (the alert windows read those).
 		var events []budget.Event
-		// Two periods, so the rolling period is full over every chart.
-		start := now.Add(-2 * o.Window.Length()).Truncate(time.Hour)
-		for t := start; t.Before(cutoff); t = t.Add(sh.every) {
-			events = append(events, sh.event(t, sh.every))
-		}
-		for t := cutoff; !t.After(now.Add(-5 * time.Minute)); t = t.Add(5 * time.Minute) {
-			if sh.every < 24*time.Hour {
-				events = append(events, sh.event(t, 5*time.Minute))
+		length := o.Window.Length()
+		t := now.Add(-2 * length).Truncate(6 * time.Hour)
+		for t.Before(cutoff) {
+			step := time.Hour
+			switch {
+			case sh.every >= 24*time.Hour:
+				step = sh.every
+			case t.Before(now.Add(-length)):
+				step = 6 * time.Hour
+			case t.Before(now.Add(-48 * time.Hour)):
+				step = 2 * time.Hour
 			}
+			events = append(events, sh.event(t, step))
+			t = t.Add(step)
+		}
+		for ; sh.every < 24*time.Hour && !t.After(now.Add(-5*time.Minute)); t = t.Add(5 * time.Minute) {
+			events = append(events, sh.event(t, 5*time.Minute))
 		}
 		if err := addAll(ctx, db, o, events); err != nil {
 			return err

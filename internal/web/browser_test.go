@@ -78,7 +78,7 @@ func newChromium(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel2 := chromedp.NewContext(actx)
 	t.Cleanup(cancel2)
-	ctx, cancel3 := context.WithTimeout(ctx, 4*time.Minute)
+	ctx, cancel3 := context.WithTimeout(ctx, 10*time.Minute) // generous: the race detector slows the server tenfold
 	t.Cleanup(cancel3)
 	if err := chromedp.Run(ctx); err != nil {
 		t.Fatalf("start Chromium: %v", err)
@@ -185,11 +185,11 @@ func count(t *testing.T, ctx context.Context, js string) int {
 // cross-site form is refused; an expired session is sent to sign in.
 // axe-core checks every page, and the main pages are photographed.
 func TestBrowser(t *testing.T) {
-	ctx := newChromium(t)
 	ax := newAxe(t)
+	c := startConsole(t, filepath.Join(t.TempDir(), "tsuna.db"))
+	ctx := newChromium(t)
 	dir := screenshots(t)
 	t.Logf("screenshots in %s", dir)
-	c := startConsole(t, filepath.Join(t.TempDir(), "tsuna.db"))
 
 	// Signed out: every page leads to sign-in, which passes axe.
 	if err := chromedp.Run(ctx, chromedp.Navigate(c.url+"/services/checkout-api")); err != nil {

@@ -85,36 +85,41 @@ func (c *Console) home(r *http.Request, p *Principal) (any, error) {
 	if d.Team != "" && cat.teamByName[d.Team] == nil {
 		return nil, tsuna.Errorf(tsuna.ENOTFOUND, "team %q is not in the catalog", d.Team)
 	}
+	if d.Team == "" {
+		d.Counts, d.Total, d.Services = st.counts, len(st.statuses), len(cat.services)
+	}
 	for _, i := range st.ranked {
-		s := st.statuses[i]
+		s := &st.statuses[i]
 		if d.Team != "" && s.Team != d.Team {
 			continue
 		}
-		d.Total++
-		row := rowOf(s)
-		d.Counts[row.State]++
-		if len(d.Urgent) < 15 && (row.State == stateBurning || row.State == budget.StateExhausted || len(d.Urgent) < 8) {
-			d.Urgent = append(d.Urgent, row)
+		state := consoleState(s)
+		if d.Team != "" {
+			d.Total++
+			d.Counts[state]++
+		} else if len(d.Urgent) == 15 {
+			break
+		}
+		if len(d.Urgent) < 15 && (state == stateBurning || state == budget.StateExhausted || len(d.Urgent) < 8) {
+			d.Urgent = append(d.Urgent, rowOf(*s))
+		}
+	}
+	if d.Team != "" {
+		for _, svc := range cat.services {
+			if svc.Team == d.Team {
+				d.Services++
+			}
 		}
 	}
 	// Deploy gate: the policy's decision for each service in scope, from
 	// the same statuses.
-	bySvc := map[string][]budget.Status{}
-	for _, s := range st.statuses {
-		if d.Team == "" || s.Team == d.Team {
-			bySvc[s.Service] = append(bySvc[s.Service], s)
-		}
-	}
-	for _, svc := range cat.services {
-		if d.Team != "" && svc.Team != d.Team {
+	for _, dec := range st.deniedBy(c.policy) {
+		if d.Team != "" && cat.byName[dec.Service].Team != d.Team {
 			continue
 		}
-		d.Services++
-		if dec := c.policy.Gate(svc.Name, svc.Tier, bySvc[svc.Name]); !dec.Allow {
-			d.FrozenCount++
-			if len(d.Frozen) < 10 {
-				d.Frozen = append(d.Frozen, dec)
-			}
+		d.FrozenCount++
+		if len(d.Frozen) < 10 {
+			d.Frozen = append(d.Frozen, dec)
 		}
 	}
 	alerts, err := c.store.Alerts(ctx, alerting.Filter{State: alerting.StateFiring, Team: d.Team, Limit: 10})
@@ -420,9 +425,9 @@ func (c *Console) teams(r *http.Request, p *Principal) (any, error) {
 			t.Services++
 		}
 	}
-	for _, s := range st.statuses {
-		if t := rows[s.Team]; t != nil {
-			t.Counts[consoleState(&s)]++
+	for name, counts := range st.byTeam {
+		if t := rows[name]; t != nil {
+			t.Counts = counts
 		}
 	}
 	return d, nil
@@ -538,7 +543,9 @@ type auditData struct {
 	Actor, Object, Since, Until string
 	Records                     []audit.Record
 	Verify                      *audit.Verification
+	VerifiedAt                  time.Time
 	VerifyErr                   string
+	Admin                       bool
 	Next                        int64
 }
 
@@ -572,12 +579,14 @@ func (c *Console) auditLog(r *http.Request, p *Principal) (any, error) {
 	if len(d.Records) == pageSize {
 		d.Next = d.Records[len(d.Records)-1].Seq
 	}
-	v, err := c.snap.verify(ctx)
-	if err != nil {
+	v, err := c.snap.verify(ctx, p.IsAdmin())
+	switch {
+	case err != nil:
 		d.VerifyErr = err.Error()
-	} else {
-		d.Verify = &v.Verification
+	case v != nil:
+		d.Verify, d.VerifiedAt = &v.Verification, v.at
 	}
+	d.Admin = p.IsAdmin()
 	return d, nil
 }
 
@@ -600,13 +609,14 @@ func parseTime(field, v string, now time.Time) (time.Time, error) {
 
 type accountData struct {
 	CSRF     string
+	Admin    bool
 	Sessions []*auth.Session
 	All      bool
 	Done     string
 }
 
 func (c *Console) account(r *http.Request, p *Principal) (any, error) {
-	d := accountData{CSRF: p.CSRF, Done: r.URL.Query().Get("done"), All: p.IsAdmin() && r.URL.Query().Get("all") == "1"}
+	d := accountData{CSRF: p.CSRF, Admin: p.IsAdmin(), Done: r.URL.Query().Get("done"), All: p.IsAdmin() && r.URL.Query().Get("all") == "1"}
 	who := p.Token.Name
 	if d.All {
 		who = ""

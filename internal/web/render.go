@@ -97,7 +97,7 @@ var funcs = template.FuncMap{
 		}
 		return strconv.FormatFloat(slo.Round(*f, 3), 'f', -1, 64) + "%"
 	},
-	"num":  func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
+	"num": func(f float64) string { return strconv.FormatFloat(f, 'f', -1, 64) },
 	"rate": func(f float64) string {
 		if f >= 100 {
 			return strconv.FormatFloat(f, 'f', 0, 64) + "×"

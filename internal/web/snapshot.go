@@ -37,6 +37,7 @@ type snapshots struct {
 	stat     *statusSnap
 	busy     bool // a background evaluation runs
 	verified *verification
+	walking  bool // a verification walk runs
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -71,6 +72,24 @@ type statusSnap struct {
 	ranked   []int           // indexes, most urgent first
 	service  map[string]string
 	counts   map[string]int // SLOs by console state
+	slosOf   map[string][]budget.Status
+	byTeam   map[string]map[string]int // team -> console state -> SLOs
+
+	gateOnce sync.Once
+	denied   []budget.Decision // services the policy freezes now, by name
+}
+
+// deniedBy returns the deploy gate's denials of every service, decided
+// once per snapshot.
+func (st *statusSnap) deniedBy(p budget.Policy) []budget.Decision {
+	st.gateOnce.Do(func() {
+		for _, svc := range st.cat.services {
+			if d := p.Gate(svc.Name, svc.Tier, st.slosOf[svc.Name]); !d.Allow {
+				st.denied = append(st.denied, d)
+			}
+		}
+	})
+	return st.denied
 }
 
 // auditHead returns the sequence number of the newest audit record.
@@ -168,13 +187,18 @@ func (s *snapshots) statuses(ctx context.Context, cat *catalogSnap) *statusSnap 
 func (s *snapshots) evaluate(ctx context.Context, cat *catalogSnap) *statusSnap {
 	now := s.now()
 	st := &statusSnap{cat: cat, at: now, statuses: s.budget.Evaluate(ctx, cat.slos, now),
-		service: map[string]string{}, counts: map[string]int{}}
+		service: map[string]string{}, counts: map[string]int{}, slosOf: map[string][]budget.Status{}, byTeam: map[string]map[string]int{}}
 	st.ranked = make([]int, len(st.statuses))
 	for i := range st.statuses {
 		st.ranked[i] = i
 		state := consoleState(&st.statuses[i])
 		st.counts[state]++
 		svc := st.statuses[i].Service
+		st.slosOf[svc] = append(st.slosOf[svc], st.statuses[i])
+		if st.byTeam[st.statuses[i].Team] == nil {
+			st.byTeam[st.statuses[i].Team] = map[string]int{}
+		}
+		st.byTeam[st.statuses[i].Team][state]++
 		if cur, ok := st.service[svc]; !ok || urgency(state) < urgency(cur) {
 			st.service[svc] = state
 		}
@@ -246,26 +270,35 @@ type verification struct {
 	audit.Verification
 }
 
-// verify walks the audit chain, at most once a minute while its head
-// stays put.
-func (s *snapshots) verify(ctx context.Context) (*verification, error) {
+// verify returns the last verification of the audit chain, and starts a
+// new walk in the background, at most every 5 minutes, when the head moved
+// or an hour passed, and walk is set (an admin looks: the API's rule for walking the log). Nil
+// means no walk finished yet. One walk runs at a time.
+func (s *snapshots) verify(ctx context.Context, walk bool) (*verification, error) {
 	head, err := auditHead(ctx, s.store)
 	if err != nil {
 		return nil, err
 	}
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	v := s.verified
-	s.mu.Unlock()
-	if v != nil && v.head == head && s.now().Sub(v.at) < time.Minute {
-		return v, nil
+	if walk && !s.walking && (v == nil || (v.head != head || s.now().Sub(v.at) >= time.Hour) && s.now().Sub(v.at) >= 5*time.Minute) {
+		s.walking = true
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			res, err := s.store.VerifyAudit(s.ctx, nil)
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.walking = false
+			if err != nil {
+				if s.ctx.Err() == nil {
+					s.log.Warn("verify the audit log", "err", err)
+				}
+				return
+			}
+			s.verified = &verification{head: head, at: s.now(), Verification: res}
+		}()
 	}
-	res, err := s.store.VerifyAudit(ctx, nil)
-	if err != nil {
-		return nil, err
-	}
-	v = &verification{head: head, at: s.now(), Verification: res}
-	s.mu.Lock()
-	s.verified = v
-	s.mu.Unlock()
 	return v, nil
 }
