@@ -112,6 +112,10 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 			Message: fmt.Sprintf("the catalog has %d error(s), each in errors with its file, line, column and source line; nothing was applied", diags.Errors())})
 		return
 	}
+	if err := s.applyChecklists(r.Context(), files, actor(r), true); err != nil {
+		s.error(w, r, err)
+		return
+	}
 	prune := req.Prune == nil || *req.Prune
 	var rev int64
 	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), catalog.ApplyOptions{
@@ -121,6 +125,12 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.error(w, r, err)
 		return
+	}
+	if !req.DryRun {
+		if err := s.applyChecklists(r.Context(), files, actor(r), false); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	resp := api.ApplyResponse{DryRun: req.DryRun, Revision: rev, Created: []api.ObjectRef{}, Updated: []api.ObjectRef{}, Deleted: []api.ObjectRef{}, Warnings: nonNil(diags)}
 	for _, ch := range changes {

@@ -26,6 +26,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -86,6 +87,8 @@ type Config struct {
 
 	// Incidents configures incidents and their chat app.
 	Incidents IncidentsConfig
+	// Readiness configures readiness reviews and their deploy-gate rule.
+	Readiness ReadinessConfig
 	// Postmortems configures postmortems and GitHub's webhook.
 	Postmortems PostmortemsConfig
 }
@@ -124,6 +127,7 @@ type Server struct {
 	registry *prometheus.Registry
 
 	incidents *incident.Service
+	readiness *readiness.Service
 	chat      http.Handler
 
 	postmortems  *postmortem.Service
@@ -182,6 +186,7 @@ func New(cfg Config) *Server {
 		s.incidents = incident.New(st, incident.Options{})
 	}
 	s.postmortems, s.githubSecret = s.newPostmortems(cfg), cfg.Postmortems.WebhookSecret
+	s.readiness = s.newReadiness(cfg.Readiness)
 	mux := http.NewServeMux()
 	for _, rt := range s.routes() {
 		mux.Handle(rt.pattern, rt.handler)
@@ -297,6 +302,14 @@ func (s *Server) routes() []route {
 		{"POST /hooks/github", http.HandlerFunc(s.githubHook)},
 	}
 }
+		{"POST /api/v1/readiness/services/{name}/review", s.authed(s.openReview)},
+		{"GET /api/v1/readiness/services/{name}", s.authed(s.getReview)},
+		{"POST /api/v1/readiness/services/{name}/answers", s.authed(s.answerReview)},
+		{"POST /api/v1/readiness/services/{name}/close", s.authed(s.closeReview)},
+		{"GET /api/v1/readiness/services/{name}/export", s.authed(s.exportReview)},
+		{"GET /api/v1/readiness/scorecard", s.authed(s.readinessScorecard)},
+		{"GET /api/v1/readiness/checklists", s.authed(s.listChecklists)},
+		{"GET /api/v1/readiness/checklists/{name}/feedback", s.authed(s.checklistFeedback)},
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -114,7 +114,13 @@ func (s *Server) deployGate(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	statuses := s.budget.Evaluate(r.Context(), svc.SLOs, time.Now())
-	writeJSON(w, http.StatusOK, s.policy.Gate(svc.Name, svc.Tier, nonNil[[]budget.Status](statuses)))
+	d := s.policy.Gate(svc.Name, svc.Tier, nonNil[[]budget.Status](statuses))
+	if d.Allow, d.Reason, err = s.readinessGate(r.Context(), svc, d.Allow, d.Reason); err != nil {
+		s.error(w, r, err)
+		return
+	}
+	d.Decision = map[bool]string{true: "allow", false: "deny"}[d.Allow]
+	writeJSON(w, http.StatusOK, d)
 }
 
 func (s *Server) pushEvents(w http.ResponseWriter, r *http.Request) {
