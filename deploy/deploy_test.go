@@ -477,6 +477,11 @@ func TestAlertingRules(t *testing.T) {
 		resp.Body.Close()
 		metrics = string(b)
 	}
+	// The webhook rules select the route label of the webhook's requests.
+	if !regexp.MustCompile(`tsuna_http_requests_total\{code="200",method="POST",route="/hooks/alertmanager"\} 1`).MatchString(metrics) {
+		t.Errorf("/metrics does not count the webhook under route=\"/hooks/alertmanager\", which the webhook rules select:\n%s",
+			strings.Join(regexp.MustCompile(`(?m)^tsuna_http_requests_total.*$`).FindAllString(metrics, -1), "\n"))
+	}
 	for _, name := range regexp.MustCompile(`tsuna_[a-z_]+`).FindAllString(string(rules), -1) {
 		if !strings.Contains(metrics, "\n"+name+"{") && !strings.Contains(metrics, "\n"+name+" ") {
 			t.Errorf("the rules read %s, which tsuna does not export", name)
