@@ -196,9 +196,7 @@ func New(cfg Config) *Server {
 		// tokens; described in docs/incidents.md, not the API document.
 		mux.Handle("POST /slack/", s.chat)
 	}
-	// observe wraps dispatch directly: the mux sets the route pattern on
-	// the request observe passes it, which a copy in between would hide.
-	s.handler = s.requestID(s.deadline(s.observe(s.dispatch(mux))))
+	s.handler = s.requestID(s.observe(s.deadline(s.dispatch(mux))))
 	return s
 }
 
@@ -302,8 +300,6 @@ func (s *Server) routes() []route {
 		{"PATCH /api/v1/actions/{id}", s.authed(s.updateAction)},
 		{"GET /api/v1/onboarding/preview", s.authed(s.onboardingPreview)},
 		{"POST /hooks/github", http.HandlerFunc(s.githubHook)},
-	}
-}
 		{"POST /api/v1/readiness/services/{name}/review", s.authed(s.openReview)},
 		{"GET /api/v1/readiness/services/{name}", s.authed(s.getReview)},
 		{"POST /api/v1/readiness/services/{name}/answers", s.authed(s.answerReview)},
@@ -312,6 +308,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/readiness/scorecard", s.authed(s.readinessScorecard)},
 		{"GET /api/v1/readiness/checklists", s.authed(s.listChecklists)},
 		{"GET /api/v1/readiness/checklists/{name}/feedback", s.authed(s.checklistFeedback)},
+	}
+}
 
 // ServeHTTP implements http.Handler.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
