@@ -26,8 +26,8 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/incident"
-	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
