@@ -119,13 +119,7 @@ func abs(n int) int {
 	return n
 }
 
-// distance is the Levenshtein edit distance between a and b.
-func distance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	return distanceWithin(ra, rb, len(ra)+len(rb))
-}
-
-// distanceWithin is the edit distance between a and b when it is at most
+// distanceWithin is the Levenshtein edit distance between a and b when it is at most
 // bound, else a number above bound; it stops as soon as a row exceeds it.
 func distanceWithin(a, b []rune, bound int) int {
 	prev := make([]int, len(b)+1)
