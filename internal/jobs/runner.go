@@ -41,7 +41,8 @@ type Options struct {
 	// job: MinBackoff doubled at each attempt, up to MaxBackoff, less up to
 	// a quarter of jitter (5 s and 1 h).
 	MinBackoff, MaxBackoff time.Duration
-	// RecordTimeout bounds the write of a job's result (10 s).
+	// RecordTimeout bounds the write of a job's result, retried while the
+	// database is busy (30 s).
 	RecordTimeout time.Duration
 	// Registerer, if set, registers the runner's metrics.
 	Registerer prometheus.Registerer
@@ -68,7 +69,7 @@ func (o *Options) defaults() {
 	}
 	o.MaxBackoff = max(o.MaxBackoff, o.MinBackoff)
 	if o.RecordTimeout <= 0 {
-		o.RecordTimeout = 10 * time.Second
+		o.RecordTimeout = 30 * time.Second
 	}
 }
 
@@ -286,28 +287,49 @@ func (r *Runner) run(ctx context.Context, owner string, deadline time.Time, j Jo
 	rctx, rcancel := context.WithTimeout(context.WithoutCancel(ctx), r.opts.RecordTimeout)
 	defer rcancel()
 	var result string
-	var rerr error
+	var write func(context.Context) error
 	switch {
 	case err == nil:
-		result, rerr = resultDone, r.store.Complete(rctx, j.ID, owner)
+		result, write = resultDone, func(c context.Context) error { return r.store.Complete(c, j.ID, owner) }
 	case isPermanent(err):
 		log.Warn("job failed permanently", "err", err)
-		result, rerr = resultFailed, r.store.Fail(rctx, j.ID, owner, truncate(err.Error(), MaxErrorLen))
+		result, write = resultFailed, func(c context.Context) error {
+			return r.store.Fail(c, j.ID, owner, truncate(err.Error(), MaxErrorLen))
+		}
 	case ctx.Err() != nil:
 		// Interrupted by Close: hand the job back now rather than when its
 		// lease ends, whatever attempt it was.
 		log.Info("job interrupted by shutdown; released", "err", err)
-		result, rerr = resultRetried, r.store.Retry(rctx, j.ID, owner, time.Now(), truncate("interrupted by shutdown: "+err.Error(), MaxErrorLen))
+		result, write = resultRetried, func(c context.Context) error {
+			return r.store.Retry(c, j.ID, owner, time.Now(), truncate("interrupted by shutdown: "+err.Error(), MaxErrorLen))
+		}
 	case j.Attempts >= max(j.MaxAttempts, 1):
 		log.Warn("job failed its last attempt", "err", err)
-		result, rerr = resultFailed, r.store.Fail(rctx, j.ID, owner, truncate(fmt.Sprintf("after %d attempts: %s", j.Attempts, err), MaxErrorLen))
+		result, write = resultFailed, func(c context.Context) error {
+			return r.store.Fail(c, j.ID, owner, truncate(fmt.Sprintf("after %d attempts: %s", j.Attempts, err), MaxErrorLen))
+		}
 	default:
 		wait, ok := retryAfter(err)
 		if !ok {
 			wait = r.backoff(j.Attempts)
 		}
 		log.Warn("job failed; will retry", "retry_in", wait, "err", err)
-		result, rerr = resultRetried, r.store.Retry(rctx, j.ID, owner, time.Now().Add(wait), truncate(err.Error(), MaxErrorLen))
+		result, write = resultRetried, func(c context.Context) error {
+			return r.store.Retry(c, j.ID, owner, time.Now().Add(wait), truncate(err.Error(), MaxErrorLen))
+		}
+	}
+	// A busy database must not make a job that ran run again after its
+	// lease: retry the write (it checks the owner, so it is safe to repeat)
+	// until it lands, the lease is lost, or RecordTimeout passes.
+	var rerr error
+	for pause := 20 * time.Millisecond; ; pause = min(2*pause, time.Second) {
+		if rerr = write(rctx); rerr == nil || errors.Is(rerr, ErrLeaseLost) || rctx.Err() != nil {
+			break
+		}
+		select {
+		case <-rctx.Done():
+		case <-time.After(pause):
+		}
 	}
 	if errors.Is(rerr, ErrLeaseLost) {
 		log.Warn("job result discarded: its lease was lost (it ran too long, or was cancelled)", "result", result)
