@@ -60,7 +60,7 @@ func slackManifest(base *url.URL, name string) yaml.MapSlice {
 				{Key: "url", Value: at(api.SlackCommandsPath)},
 				{Key: "description", Value: "Declare and run incidents, see error budgets"},
 				{Key: "usage_hint", Value: "help"},
-				{Key: "should_escape", Value: false},
+				{Key: "should_escape", Value: true}, // mentions arrive as <@U123|name>: /tsuna incident lead @ana
 			}}},
 		}},
 		{Key: "oauth_config", Value: yaml.MapSlice{{Key: "scopes", Value: yaml.MapSlice{{Key: "bot", Value: scopes}}}}},

@@ -95,6 +95,9 @@ type App struct {
 	wg     sync.WaitGroup
 	ctx    context.Context
 	cancel context.CancelFunc
+	// slots bounds that work, so a flood of commands leaves the CPU to
+	// the acknowledgements.
+	slots chan struct{}
 
 	botMu sync.Mutex
 	botID string
@@ -120,6 +123,7 @@ func New(cfg Config) (*App, error) {
 	}
 	a := &App{cfg: cfg, log: cfg.Log, client: slack.New(cfg.Token, opts...), http: hc}
 	a.ctx, a.cancel = context.WithCancel(context.Background())
+	a.slots = make(chan struct{}, afterAckSlots)
 	return a, nil
 }
 
@@ -196,12 +200,32 @@ func (a *App) verify(h http.Header, body []byte) error {
 	return nil
 }
 
+// afterAckSlots bounds the work after acknowledgements running at once;
+// triggerTTL is how long a trigger_id opens a modal: work still waiting
+// for a slot after it is dropped.
+const (
+	afterAckSlots = 4
+	triggerTTL    = 3 * time.Second
+)
+
 // goAfterAck runs fn after the answer, on the app's context, tracked so
-// Close waits for it.
+// Close waits for it, at most afterAckSlots at once; it is dropped when it
+// waited longer than a trigger_id lives.
 func (a *App) goAfterAck(fn func(ctx context.Context)) {
+	acked := time.Now()
 	a.wg.Add(1)
 	go func() {
 		defer a.wg.Done()
+		select {
+		case a.slots <- struct{}{}:
+			defer func() { <-a.slots }()
+		case <-a.ctx.Done():
+			return
+		}
+		if time.Since(acked) > triggerTTL {
+			a.log.Warn("slack: too busy to open a modal in time; the user runs the command again")
+			return
+		}
 		ctx, cancel := context.WithTimeout(a.ctx, 10*time.Second)
 		defer cancel()
 		fn(ctx)

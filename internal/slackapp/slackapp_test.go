@@ -54,7 +54,7 @@ func (c *clock) set(off time.Duration) {
 // rig is a tsuna server (app.New: store, job runner, delivery loop, Slack
 // app) on one engine, against a Slack fake.
 type rig struct {
-	t     *testing.T
+	t     testing.TB
 	fake  *chatfake.Fake
 	clock *clock
 	url   string
@@ -62,7 +62,7 @@ type rig struct {
 	app   *app.App
 }
 
-func newRig(t *testing.T, dsn string) *rig {
+func newRig(t testing.TB, dsn string) *rig {
 	t.Helper()
 	c := &clock{}
 	fake := chatfake.New(t)
