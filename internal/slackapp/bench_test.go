@@ -82,4 +82,3 @@ func BenchmarkSlashCommandAck(b *testing.B) {
 		})
 	}
 }
-

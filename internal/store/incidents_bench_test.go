@@ -57,7 +57,7 @@ func seedIncidents(b *testing.B, db *store.DB, n, m int, now time.Time) {
 		inc := incident.Incident{Number: int64(i), Ref: incident.RefOf(int64(i)), Title: fmt.Sprintf("Incident %d", i),
 			Severity: sevs[i%4], Status: incident.StatusResolved, Services: []string{"checkout-api"}, Team: "payments",
 			Timestamps: incident.Timestamps{ImpactStarted: &impact, Detected: &detected, Reported: &reported, Acknowledged: &ack, Mitigated: &resolved, Resolved: &resolved},
-			Drill: i%50 == 0, ReportedBy: "bench", Source: "api", UpdatedAt: resolved}
+			Drill:      i%50 == 0, ReportedBy: "bench", Source: "api", UpdatedAt: resolved}
 		spec, _ := json.Marshal(inc)
 		incs = append(incs, []any{i, inc.Status, inc.Severity, inc.Team, inc.Drill, reported, string(spec), resolved})
 		svcs = append(svcs, []any{"checkout-api", i})
