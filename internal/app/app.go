@@ -37,6 +37,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
 	"github.com/tsuna-sre/tsuna/internal/notify/slack"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/slackapp"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -66,6 +67,8 @@ type Config struct {
 	// PublicURL is the console's address as people reach it, for links
 	// in chat; "" links none.
 	PublicURL string
+	// Postmortems configures GitHub export and the periodic jobs.
+	Postmortems PostmortemConfig
 
 	// BootstrapToken is the first admin token's secret on an empty
 	// database; "" makes one and shows it once: on Stderr when it is a
@@ -101,6 +104,8 @@ type App struct {
 	console  *web.Console
 	runner   *jobs.Runner
 	chat     *slackapp.App
+
+	postmortems *postmortem.Service
 
 	headSeq, headTime prometheus.Gauge
 
@@ -194,10 +199,15 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
+	postmortems, err := a.buildPostmortems(incidents.Service, evaluator)
+	if err != nil {
+		return nil, err
+	}
 	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo})
 	a.srv = server.New(server.Config{Store: a.db, Logger: a.log.With("component", "http"), MaxBodyBytes: cfg.MaxBodyBytes,
 		Budget: evaluator, Policy: cfg.Policy, AlertmanagerToken: cfg.AlertmanagerToken, Alerts: a.receiver,
-		OnNotification: wake, Registry: a.registry, Console: a.console, Incidents: incidents})
+		OnNotification: wake, Registry: a.registry, Console: a.console, Incidents: incidents,
+		Postmortems: postmortems})
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -222,6 +232,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer a.wg.Done()
 		a.checkpoints(bg)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.postmortemTicks(bg)
 	}()
 	if a.cfg.Demo {
 		a.wg.Add(1)

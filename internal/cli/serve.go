@@ -30,6 +30,7 @@ func newServe(env *Env) *cobra.Command {
 		incidentChannel, publicURL                      string
 		denyUnknown, demoData                           bool
 		maxBodyMiB                                      int64
+		pmCfg                                           app.PostmortemConfig
 	)
 	c := &cobra.Command{
 		Use:   "serve",
@@ -83,10 +84,15 @@ or created and printed once on stderr.`,
 				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
 				AuditKeyFile: auditKeyFile, Demo: demoData,
 				SlackSigningSecret: slackSecret, IncidentChannel: incidentChannel, PublicURL: publicURL,
+				Postmortems: pmCfg,
 			})
 		},
 	}
 	f := c.Flags()
+	f.StringVar(&pmCfg.GitHubRepo, "github-repo", "", "GitHub repository (owner/name) that postmortems and tracked actions are exported to")
+	f.StringVar(&pmCfg.GitHubTokenFile, "github-token-file", "", "file holding a GitHub token with Issues: write on --github-repo")
+	f.StringVar(&pmCfg.GitHubAPIURL, "github-api-url", "", "GitHub Enterprise's API address (default: api.github.com)")
+	f.StringVar(&pmCfg.GitHubWebhookSecretFile, "github-webhook-secret-file", "", "file holding the secret of the GitHub issues webhook (/hooks/github)")
 	f.StringVar(&listen, "listen", "127.0.0.1:8080", "address to listen on")
 	f.StringVar(&dbPath, "db", "./tsuna.db", "SQLite file, or postgres:// URL (env TSUNA_DB)")
 	f.StringVar(&catalogDir, "catalog", "", "catalog directory to lint and apply at start")

@@ -416,4 +416,3 @@ func (s *Server) githubHook(w http.ResponseWriter, r *http.Request) {
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
-
