@@ -1,6 +1,11 @@
 package fact
 
-import "testing"
+import (
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+)
 
 func TestCompile(t *testing.T) {
 	for _, tc := range []struct {
@@ -40,5 +45,18 @@ func TestEvalUnknown(t *testing.T) {
 	}
 	if len(p.Refs) != 2 || p.Refs[0] != "catalog.tier" {
 		t.Errorf("refs %v", p.Refs)
+	}
+}
+
+// TestFactsDocumented keeps docs/readiness.md's table of facts equal to All.
+func TestFactsDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../../../docs/readiness.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range All {
+		if !strings.Contains(string(doc), fmt.Sprintf("| `%s` | %s |", f.Name, f.Type)) {
+			t.Errorf("docs/readiness.md does not document fact %s (%s)", f.Name, f.Type)
+		}
 	}
 }
