@@ -92,7 +92,7 @@ func (p *docParser) alertWindows(body ast.Node) *slo.WindowSet {
 }
 
 // windowSpec reads one pair of windows and checks what makes an alert
-// useless: a factor at or below 1 alerts on a burn that would never spend
+// useless: a factor below 1 alerts on a burn that would never spend
 // the budget (a warning: Sloth's own 7-day windows do so), windows longer
 // than the period, a short window not shorter than the long one.
 func (p *docParser) windowSpec(e entry, what string, period time.Duration) (slo.WindowSpec, bool) {
@@ -140,8 +140,8 @@ func (p *docParser) windowSpec(e entry, what string, period time.Duration) (slo.
 			what, slo.FormatDuration(time.Duration(spec.Short)), slo.FormatDuration(time.Duration(spec.Long)))
 		return spec, false
 	}
-	if factor := spec.BudgetPercent / 100 * float64(period) / float64(spec.Long); factor <= 1 {
-		p.warnf(p.valuePos(f["errorBudgetPercent"]), "%s: %s%% of a %s budget over %s is a burn factor of %s, at or below 1: it alerts on a burn that would not spend the budget in the period; raise errorBudgetPercent above %s",
+	if factor := spec.BudgetPercent / 100 * float64(period) / float64(spec.Long); factor < 1 {
+		p.warnf(p.valuePos(f["errorBudgetPercent"]), "%s: %s%% of a %s budget over %s is a burn factor of %s, below 1: it alerts on a burn that would not spend the budget in the period; raise errorBudgetPercent above %s",
 			what, formatNum(spec.BudgetPercent), slo.FormatDuration(period), slo.FormatDuration(time.Duration(spec.Long)),
 			formatNum(slo.Round(factor, 4)), formatNum(slo.Round(100*float64(spec.Long)/float64(period), 2)))
 	}

@@ -174,6 +174,14 @@ func (p *docParser) sloth(body ast.Node, crd bool) []foreignSLO {
 				}
 			}
 		}
+		if o.Alerting.Name == "" && (!o.Alerting.Page.Disabled || !o.Alerting.Ticket.Disabled) {
+			at := p.pos(it)
+			if ae, ok := sf["alerting"]; ok {
+				at = ae.pos
+			}
+			p.errorf(at, "%s.alerting.name: Sloth requires an alert name while page or ticket alerts are on; add alerting.name (such as name: %s), or disable both %s and %s",
+				what, slo.AlertName(service, o.Name), k("page_alert", "pageAlert"), k("ticket_alert", "ticketAlert"))
+		}
 		out = append(out, foreignSLO{slo: o, pos: p.pos(it)})
 	}
 	return out

@@ -57,10 +57,11 @@ type Options struct {
 // DefaultGroupPrefix makes group names Sloth's.
 const DefaultGroupPrefix = "sloth-"
 
-// Windows returns every window an SLO's rules record: the alert windows,
-// then the period, sorted, without duplicates.
+// Windows returns every window an SLO's rules record: 5m (the current
+// burn rate), the alert windows, then the period, sorted, without
+// duplicates.
 func (s *SLO) Windows() []time.Duration {
-	var ws []time.Duration
+	ws := []time.Duration{5 * time.Minute}
 	for _, bw := range s.BurnWindows() {
 		ws = append(ws, bw.Short, bw.Long)
 	}
@@ -290,8 +291,15 @@ func (s *SLO) alertName() string {
 	if s.Alerting.Name != "" {
 		return s.Alerting.Name
 	}
+	return AlertName(s.Service, s.Name)
+}
+
+// AlertName is the alert name tsuna gives the SLO name of service when
+// none is configured: checkout-api/availability gives
+// CheckoutApiAvailabilityBudgetBurn.
+func AlertName(service, name string) string {
 	var b strings.Builder
-	for _, part := range strings.FieldsFunc(s.Service+"-"+s.Name, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
+	for _, part := range strings.FieldsFunc(service+"-"+name, func(r rune) bool { return r == '-' || r == '_' || r == '.' }) {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String() + "BudgetBurn"
