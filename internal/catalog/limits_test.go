@@ -445,6 +445,33 @@ func TestParseContextStopsWhenDone(t *testing.T) {
 	}
 }
 
+// TestSeverityLevelsAreReadOnce: the levels come from the parse that the
+// limits bound; files were read and decoded whole a second time when they
+// held the word SeverityLevel, which costs in the square of their
+// documents, and a level declared twice was reported without a position.
+func TestSeverityLevelsAreReadOnce(t *testing.T) {
+	var b strings.Builder
+	for i := range 9000 {
+		fmt.Fprintf(&b, "---\napiVersion: tsuna/v1\nkind: Team\nname: t%d\n", i)
+	}
+	plain := allocated(func() { catalog.Parse(file("f.yaml", b.String())) })
+	marked := allocated(func() { catalog.Parse(file("f.yaml", "# SeverityLevel\n"+b.String())) })
+	if marked > 2*plain {
+		t.Errorf("a comment naming SeverityLevel takes the allocation from %d to %d MiB", plain>>20, marked>>20)
+	}
+
+	level := "---\napiVersion: tsuna/v1\nkind: SeverityLevel\nname: %s\ndescription: d\n"
+	c, diags := catalog.Parse(file("f.yaml", fmt.Sprintf(level+level+level, "SEV2", "SEV1", "sev2")))
+	if c != nil || len(diags) != 1 || diags[0].Pos().String() != "f.yaml:14:7" ||
+		diags[0].Message != `severity level "sev2" is declared twice: here and at f.yaml:4:7; keep one` {
+		t.Fatalf("diagnostics %v", diags)
+	}
+	c, diags = catalog.Parse(file("f.yaml", fmt.Sprintf(level+level, "SEV2", "SEV1")))
+	if c == nil || len(c.SeverityLevels) != 2 || c.SeverityLevels[0].Name != "SEV1" || c.SeverityLevels[1].Roles == nil {
+		t.Fatalf("levels %+v, diagnostics %v", c, diags)
+	}
+}
+
 // TestFileSizeIsBounded: a file over MaxFileSize is not read.
 func TestFileSizeIsBounded(t *testing.T) {
 	big := make([]byte, catalog.MaxFileSize+1)

@@ -80,7 +80,7 @@ func ParseContext(ctx context.Context, files []File) (*Catalog, Diagnostics) {
 
 	c := &Catalog{Teams: m.teams, Services: m.services}
 	if !m.stopped {
-		check := validate(c, files, m.foreign, m.indicators, m.refs, MaxDiagnostics-len(m.out.diags))
+		check := validate(c, files, m.foreign, m.indicators, m.refs, m.severityLevels, MaxDiagnostics-len(m.out.diags))
 		m.out.diags = append(m.out.diags, check.diags...)
 		m.out.absorb(&check)
 	}
@@ -88,12 +88,6 @@ func ParseContext(ctx context.Context, files []File) (*Catalog, Diagnostics) {
 	diags.Sort()
 	if note, ok := m.out.note("%d more diagnostics are not shown (at most %d in all); fix the ones above and lint again", MaxDiagnostics); ok {
 		diags = append(diags, note)
-	}
-	if !diags.HasErrors() {
-		var err error
-		if c.SeverityLevels, err = declaredSeverityLevels(files); err != nil {
-			diags = append(diags, Diagnostic{Severity: SeverityError, Message: err.Error()})
-		}
 	}
 	if diags.HasErrors() {
 		return nil, diags
@@ -123,6 +117,8 @@ type merge struct {
 	foreign    []foreignSLO
 	refs       []ruleRef
 	indicators map[string]*slo.Ratio
+	// severityLevels in file order
+	severityLevels []*SeverityLevel
 }
 
 func (m *merge) add(r *fileResult) {
@@ -145,6 +141,7 @@ func (m *merge) add(r *fileResult) {
 	m.services = append(m.services, r.services...)
 	m.foreign = append(m.foreign, r.foreign...)
 	m.refs = append(m.refs, r.ruleRefs...)
+	m.severityLevels = append(m.severityLevels, r.severityLevels...)
 	maps.Copy(m.indicators, r.indicators)
 }
 
@@ -154,7 +151,9 @@ type fileResult struct {
 	ruleRefs   []ruleRef
 	foreign    []foreignSLO
 	indicators map[string]*slo.Ratio // OpenSLO SLI documents by name
-	diags      Diagnostics
+	// severityLevels are the SeverityLevel documents, in order.
+	severityLevels []*SeverityLevel
+	diags          Diagnostics
 	// stopped says that parsing stopped because the context is done.
 	stopped *Diagnostic
 }

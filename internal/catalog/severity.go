@@ -74,14 +74,41 @@ var (
 )
 
 // severityLevelKind reads `apiVersion: tsuna/v1`, `kind: SeverityLevel`:
-// it checks the document, reporting each problem at its position. The
-// levels themselves are taken by SeverityLevelsOf from checked files.
+// it checks the document, reporting each problem at its position, and
+// keeps the level for the catalog.
 var severityLevelKind = docKind{
 	apiVersions: []string{APIVersion},
 	kind:        KindSeverityLevel,
-	read: func(p *docParser, h *header, _ *fileResult) {
-		p.severityLevel(h)
+	read: func(p *docParser, h *header, res *fileResult) {
+		if s := p.severityLevel(h); s != nil {
+			res.severityLevels = append(res.severityLevels, s)
+		}
 	},
+}
+
+// severityLevels returns the levels read from the files, in the order of
+// their names, reporting a name declared twice (whatever its case) and
+// more than MaxSeverityLevels at the document that declares it.
+func (d *checker) severityLevels(levels []*SeverityLevel) []SeverityLevel {
+	if len(levels) == 0 {
+		return nil // the defaults apply
+	}
+	first := make(map[string]Pos, len(levels))
+	out := make([]SeverityLevel, 0, len(levels))
+	for i, l := range levels {
+		key := strings.ToLower(l.Name)
+		if pos, dup := first[key]; dup {
+			d.errorf(l.Pos, "severity level %q is declared twice: here and at %s; keep one", l.Name, pos)
+			continue
+		}
+		first[key] = l.Pos
+		if i == MaxSeverityLevels {
+			d.errorf(l.Pos, "more than %d severity levels declared; keep at most %d", MaxSeverityLevels, MaxSeverityLevels)
+		}
+		out = append(out, *l)
+	}
+	slices.SortFunc(out, func(a, b SeverityLevel) int { return strings.Compare(a.Name, b.Name) })
+	return out
 }
 
 var severityFields = append(slices.Clone(headerFields), "name", "description", "notifyOrganization", "roles", "reminders")

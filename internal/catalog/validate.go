@@ -150,8 +150,9 @@ func distanceWithin(a, b []rune, bound int) int {
 // objects, and channels. It sorts c's teams and services by name and drops
 // duplicates.
 // It reports at most limit diagnostics, counting the others.
-func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio, refs []ruleRef, limit int) report {
+func validate(c *Catalog, files []File, foreign []foreignSLO, indicators map[string]*slo.Ratio, refs []ruleRef, levels []*SeverityLevel, limit int) report {
 	d := &checker{report: report{limit: max(limit, 0)}, suggestionWork: suggestionWork}
+	c.SeverityLevels = d.severityLevels(levels)
 	byPos := func(a, b Pos) int {
 		return cmp.Or(cmp.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 	}
