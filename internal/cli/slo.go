@@ -274,10 +274,10 @@ the alert windows, and the alerts whose burn-rate condition holds now.
 
 An alert fires while both windows of one of its pairs burn above the pair's
 factor: page on 1h and 5m, or 6h and 30m; ticket on 1d and 2h, or 3d and 6h
-(factors 14.4, 6, 3 and 1 for a 30-day period). The short window is what ends
+(for periods of 7 to 30 days; factors 14.4, 6, 3 and 1 for 30 days). The short window is what ends
 it: once errors stop, a page clears within 5 to 30 minutes, a ticket within 2
 to 6 hours, although BURN 6H and BURN 3D stay high for their whole window.
-Under the table, each firing SLO says which pair holds and when it clears.`,
+Under the table, each firing SLO says when it clears.`,
 		Example: `  tsuna slo status
   tsuna slo status checkout-api
   tsuna slo status checkout-api/availability --output json`,
@@ -470,9 +470,10 @@ func writeFileAtomic(path string, b []byte) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// firingNotes explains, for each severity firing on s, which window pair
-// holds it and what makes it clear: the short window falling below the
-// factor, while the long window's burn rate stays high for its whole length.
+// firingNotes explains, for each severity firing on s, what ends it: each
+// pair's short window falling below the pair's factor, while the long
+// window's burn rate stays high for its whole length. The pairs named are
+// tsuna's default windows for the period (a team's own windows may differ).
 func firingNotes(s budget.Status) []string {
 	period, ok := periodOf(s.Window)
 	if !ok {
@@ -480,25 +481,22 @@ func firingNotes(s budget.Status) []string {
 	}
 	var notes []string
 	for _, sev := range s.Firing {
-		var holding []string
+		var pairs []string
 		var longest slo.BurnWindow
 		for _, bw := range slo.BurnWindows(period) {
-			short, okS := s.BurnRates[slo.FormatDuration(bw.Short)]
-			long, okL := s.BurnRates[slo.FormatDuration(bw.Long)]
-			if bw.Severity != sev || !okS || !okL || short <= bw.Factor || long <= bw.Factor {
+			if bw.Severity != sev {
 				continue
 			}
-			holding = append(holding, fmt.Sprintf("%s/%s (burn %s and %s, above %s)", slo.FormatDuration(bw.Long), slo.FormatDuration(bw.Short),
-				strconv.FormatFloat(long, 'f', 2, 64), strconv.FormatFloat(short, 'f', 2, 64), strconv.FormatFloat(bw.Factor, 'f', -1, 64)))
+			pairs = append(pairs, slo.FormatDuration(bw.Long)+"/"+slo.FormatDuration(bw.Short))
 			if bw.Short > longest.Short {
 				longest = bw
 			}
 		}
-		if len(holding) == 0 {
+		if len(pairs) == 0 {
 			continue
 		}
-		notes = append(notes, fmt.Sprintf("%s fires on window pair %s. It clears when each pair's short window falls below its factor: within %s after errors stop (then Prometheus and Alertmanager resolve it). BURN %s stays high for up to %s after, which alone does not keep it firing.\n",
-			sev, strings.Join(holding, " and "), slo.FormatDuration(longest.Short), strings.ToUpper(slo.FormatDuration(longest.Long)), slo.FormatDuration(longest.Long)))
+		notes = append(notes, fmt.Sprintf("%s fires while both windows of one of its pairs (%s) burn above the pair's factor. It clears when the short windows fall below: within %s after errors stop (then Prometheus and Alertmanager resolve it). BURN %s stays high for up to %s after, which alone does not keep it firing.\n",
+			sev, strings.Join(pairs, ", "), slo.FormatDuration(longest.Short), strings.ToUpper(slo.FormatDuration(longest.Long)), slo.FormatDuration(longest.Long)))
 	}
 	return notes
 }
