@@ -67,6 +67,43 @@ type Status struct {
 	Firing      []string  `json:"firing"`
 	Source      string    `json:"source"`
 	EvaluatedAt time.Time `json:"evaluatedAt"`
+	// Evidence is what the budget rests on, nil where it is not measured;
+	// Reason says so when it is too little to freeze deploys on.
+	Evidence *Evidence `json:"-"`
+}
+
+// Evidence is how much an SLO's budget rests on: the share of its period
+// with data (measured for SLOs with recordings), and the events counted
+// in it (for SLOs whose events are pushed to tsuna). Either is nil when
+// not measured.
+type Evidence struct {
+	Observed *float64 // 0 to 1
+	Events   *float64
+}
+
+// String says "data over 0.01% of its period and about 240 events".
+func (e *Evidence) String() string {
+	var parts []string
+	if e.Observed != nil {
+		parts = append(parts, "data over "+FormatPercent(slo.Round(100**e.Observed, 3))+" of its period")
+	}
+	if e.Events != nil {
+		parts = append(parts, "about "+strconv.FormatFloat(math.Round(*e.Events), 'f', -1, 64)+" events")
+	}
+	return strings.Join(parts, " and ")
+}
+
+// noteEvidence sets st's evidence, and its reason when that is less than
+// the default policy's minimum to freeze deploys.
+func noteEvidence(st *Status, e *Evidence) {
+	st.Evidence = e
+	if st.BudgetRemaining == nil || st.Reason != "" {
+		return
+	}
+	if p := DefaultPolicy(); !p.enough(e) {
+		st.Reason = fmt.Sprintf("new SLO: %s; the budget freezes deploys only after data over %s of the period and %s events",
+			e, FormatPercent(100*p.MinObserved), strconv.FormatFloat(p.MinEvents, 'f', -1, 64))
+	}
 }
 
 // Querier runs PromQL queries; the client_golang v1.API is one.
@@ -143,13 +180,19 @@ func (e *Evaluator) Evaluate(ctx context.Context, slos []*slo.SLO, now time.Time
 		}
 		return out
 	}
-	var raw []int
+	var raw, rec []int
 	for _, i := range prom {
 		if r, ok := ratios[slos[i].ID()]; ok {
 			out[i].Source = SourceRecorded
 			finish(&out[i], slos[i], r)
+			rec = append(rec, i)
 		} else {
 			raw = append(raw, i)
+		}
+	}
+	if ev, err := e.evidence(ctx, slos, rec, now); err == nil {
+		for _, i := range rec {
+			noteEvidence(&out[i], ev[slos[i].ID()])
 		}
 	}
 	var g errgroup.Group
@@ -201,6 +244,8 @@ func (e *Evaluator) fromEvents(ctx context.Context, st *Status, s *slo.SLO, now 
 		}
 	}
 	finish(st, s, r)
+	events := float64(total[len(total)-1])
+	noteEvidence(st, &Evidence{Events: &events})
 }
 
 // ratios are error ratios by window; key "period" is the SLO period.
@@ -301,6 +346,35 @@ func (e *Evaluator) recorded(ctx context.Context, slos []*slo.SLO, idx []int, no
 					out[slos[i].ID()][periodKey] = val
 				}
 			}
+		}
+	}
+	return out, nil
+}
+
+// evidence measures, for SLOs with recordings, the share of their period
+// with data: from the first hour at which the recorded event rate has a
+// sample. One query per period length, whatever the number of SLOs.
+func (e *Evaluator) evidence(ctx context.Context, slos []*slo.SLO, idx []int, now time.Time) (map[string]*Evidence, error) {
+	byPeriod := map[int][]int{}
+	for _, i := range idx {
+		secs := int(now.Sub(PeriodStart(slos[i].Window, now)).Seconds())
+		byPeriod[secs] = append(byPeriod[secs], i)
+	}
+	out := map[string]*Evidence{}
+	for _, secs := range slices.Sorted(maps.Keys(byPeriod)) {
+		if secs < 60 {
+			continue // the period just began: no data yet
+		}
+		first, err := e.vector(ctx, fmt.Sprintf(`min by (sloth_id) (min_over_time(timestamp(%s)[%ds:1h]))`, slo.SeriesTotal, secs), now)
+		if err != nil {
+			return nil, err
+		}
+		for _, i := range byPeriod[secs] {
+			observed := 0.0
+			if t, ok := first[slos[i].ID()]; ok {
+				observed = min(max(float64(now.Unix())-t, 0)/float64(secs), 1)
+			}
+			out[slos[i].ID()] = &Evidence{Observed: &observed}
 		}
 	}
 	return out, nil

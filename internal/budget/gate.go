@@ -19,10 +19,34 @@ type Policy struct {
 	// down). The default allows it: an outage of monitoring should not stop
 	// every team from shipping a fix.
 	DenyUnknown bool
+	// MinObserved and MinEvents are the least evidence on which a budget
+	// may freeze deploys: data over MinObserved of the SLO's period (a
+	// share, 0 to 1) and MinEvents events in it. Four minutes of errors on
+	// a new SLO say little about its period. Where the evidence cannot be
+	// measured (the SLI's own queries), it does not hold a freeze back.
+	MinObserved, MinEvents float64
 }
 
-// DefaultPolicy freezes every tier once its budget is spent.
-func DefaultPolicy() Policy { return Policy{FreezeBelow: map[int]float64{1: 0, 2: 0, 3: 0}} }
+// Defaults of the minimum of evidence.
+const (
+	DefaultMinObserved = 0.05 // 1.5 days of a 30-day period
+	DefaultMinEvents   = 100
+)
+
+// DefaultPolicy freezes every tier once its budget is spent, given the
+// default minimum of evidence.
+func DefaultPolicy() Policy {
+	return Policy{FreezeBelow: map[int]float64{1: 0, 2: 0, 3: 0}, MinObserved: DefaultMinObserved, MinEvents: DefaultMinEvents}
+}
+
+// enough reports whether e is evidence enough to freeze on; nil (not
+// measured) is.
+func (p Policy) enough(e *Evidence) bool {
+	if e == nil {
+		return true
+	}
+	return (e.Observed == nil || *e.Observed >= p.MinObserved) && (e.Events == nil || *e.Events >= p.MinEvents)
+}
 
 // ParseFreezeBelow reads "1=0,2=0,3=-50" into the policy.
 func (p *Policy) ParseFreezeBelow(s string) error {
@@ -60,16 +84,24 @@ func (p Policy) Gate(service string, tier int, statuses []Status) Decision {
 		threshold = 0
 	}
 	d := Decision{Service: service, Tier: tier, Freeze: threshold, SLOs: statuses, Allow: true}
-	var frozen, unknown []string
+	var frozen, unknown, young []string
 	for _, s := range statuses {
 		switch {
 		case s.State == StateUnknown:
 			unknown = append(unknown, fmt.Sprintf("%s (%s)", s.SLO, s.Reason))
+		case s.BudgetRemaining != nil && *s.BudgetRemaining <= threshold && !p.enough(s.Evidence):
+			young = append(young, fmt.Sprintf("%s has %s of its error budget left on %s", s.SLO, FormatPercent(*s.BudgetRemaining), s.Evidence))
 		case s.BudgetRemaining != nil && *s.BudgetRemaining <= threshold:
 			frozen = append(frozen, fmt.Sprintf("%s has %s of its error budget left", s.SLO, FormatPercent(*s.BudgetRemaining)))
 		}
 	}
 	sort.Strings(frozen)
+	sort.Strings(young)
+	waiting := ""
+	if len(young) > 0 {
+		waiting = fmt.Sprintf("; not frozen yet: %s, less than the policy's minimum of evidence to freeze (data over %s of the period and %s events)",
+			strings.Join(young, ", "), FormatPercent(100*p.MinObserved), strconv.FormatFloat(p.MinEvents, 'f', -1, 64))
+	}
 	switch {
 	case len(frozen) > 0:
 		d.Allow = false
@@ -81,9 +113,13 @@ func (p Policy) Gate(service string, tier int, statuses []Status) Decision {
 		d.Reason = "allowed although budget unknown: " + strings.Join(unknown, ", ")
 	case len(statuses) == 0:
 		d.Reason = "the service has no SLO: nothing to gate on"
+	case len(young) > 0:
+		d.Reason = "allowed" + waiting
+		waiting = ""
 	default:
 		d.Reason = fmt.Sprintf("every SLO has more than %s of its error budget left", FormatPercent(threshold))
 	}
+	d.Reason += waiting
 	d.Decision = map[bool]string{true: "allow", false: "deny"}[d.Allow]
 	return d
 }

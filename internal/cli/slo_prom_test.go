@@ -36,7 +36,7 @@ func (e *exporter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	e.scrape++
 	e.errs["spike"] += 9 + k // about 45% errors: far above the page threshold (14.4%)
 	e.ok["spike"] += 12 - k/2
-	e.errs["mild"] += 5 + k/3 // about 6%: above the ticket threshold (3%), below the page one
+	e.errs["mild"] += 4 + k/3 // about 5%: above the ticket factors (3 and 1), below the page ones (14.4 and 6)
 	e.ok["mild"] += 90 + k
 	if e.scrape%2 == 0 { // about 50% errors, but one event a second
 		e.errs["quiet"]++
@@ -200,7 +200,7 @@ scrape_configs:
 	}
 	remaining, _ := prom.Query(ctx, `slo:period_error_budget_remaining:ratio{sloth_slo="mild"}`, time.Time{})
 	if len(remaining) != 1 || remaining[0].Value >= 0 {
-		t.Errorf("remaining budget of an SLO at ~6%% errors against a 1%% budget = %v; it must be below zero, not clamped", remaining)
+		t.Errorf("remaining budget of an SLO at ~5%% errors against a 1%% budget = %v; it must be below zero, not clamped", remaining)
 	}
 
 	// tsuna serve evaluates the same SLOs from the recorded series.
@@ -224,9 +224,14 @@ scrape_configs:
 	if r := run(t, vars, "slo", "status"); r.code != 0 || !strings.Contains(r.stdout, "shop/spike") || !strings.Contains(r.stdout, "exhausted") {
 		t.Errorf("slo status table: %s %s", r.stdout, r.stderr)
 	}
-	// A pipeline asks before it ships: denied, with the reason.
+	// A pipeline asks before it ships. The spike's budget is spent, but
+	// its rules began seconds ago: too little evidence to freeze on (issue
+	// 9, item 10), which the status and the gate's answer say.
+	if st := byName["spike"]; !strings.HasPrefix(st.Reason, "new SLO: data over ") {
+		t.Errorf("spike status reason = %q, want it to say the SLO is new", st.Reason)
+	}
 	r = run(t, vars, "slo", "gate", "shop")
-	if r.code != 1 || !strings.HasPrefix(r.stdout, "deny: frozen:") || !strings.Contains(r.stdout, "spike has") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "allow; not frozen yet: ") || !strings.Contains(r.stdout, "spike has") || !strings.Contains(r.stdout, "minimum of evidence") {
 		t.Errorf("deploy gate: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	var hist struct{ Points []budget.Point }
