@@ -111,7 +111,9 @@ func BenchmarkPostmortemSearch10k(b *testing.B) {
 				hits += len(res)
 			}
 			slices.Sort(lat)
-			pct := func(p float64) float64 { return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000 }
+			pct := func(p float64) float64 {
+				return float64(lat[min(len(lat)-1, int(p*float64(len(lat))))].Microseconds()) / 1000
+			}
 			b.ReportMetric(pct(0.5), "p50-ms")
 			b.ReportMetric(pct(0.99), "p99-ms")
 			b.ReportMetric(float64(hits)/float64(len(lat)), "hits/query")
