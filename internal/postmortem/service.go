@@ -242,6 +242,8 @@ type Actor struct {
 	Teams []string
 	// Slack is the chat user's ID, when acting from chat.
 	Slack string
+	// ReadOnly is a viewer: it reads, whatever lists name it.
+	ReadOnly bool
 }
 
 func (a Actor) audit() audit.Actor {
@@ -249,7 +251,7 @@ func (a Actor) audit() audit.Actor {
 }
 
 func (a Actor) is(person string) bool {
-	return person != "" && (person == a.Name || a.Slack != "" && person == a.Slack)
+	return !a.ReadOnly && person != "" && (person == a.Name || a.Slack != "" && person == a.Slack)
 }
 
 func (a Actor) isAny(people []string) bool { return slices.ContainsFunc(people, a.is) }
@@ -257,7 +259,7 @@ func (a Actor) isAny(people []string) bool { return slices.ContainsFunc(people, 
 // CanEdit reports whether a may change p: an admin, an editor of its team
 // or one of its authors.
 func CanEdit(p *Postmortem, a Actor) bool {
-	return a.Admin || p.Team != "" && slices.Contains(a.Teams, p.Team) || a.isAny(p.Authors)
+	return !a.ReadOnly && (a.Admin || p.Team != "" && slices.Contains(a.Teams, p.Team) || a.isAny(p.Authors))
 }
 
 // CanRead reports whether a may read p: anyone once published; its
