@@ -26,13 +26,14 @@ func deps(t *testing.T, pkg string) []string {
 // import adapters; the API client links no database driver; delivery knows
 // no chat platform and no database.
 func TestImportRules(t *testing.T) {
-	adapters := []string{"internal/store", "internal/server", "internal/web", "internal/notify/slack", "internal/cli", "internal/app", "internal/client"}
+	adapters := []string{"internal/store", "internal/server", "internal/web", "internal/notify/slack", "internal/slackapp", "internal/github", "internal/cli", "internal/app", "internal/client"}
 	rules := map[string][]string{
 		"internal/client":   {"modernc.org/sqlite", "github.com/jackc/pgx", "github.com/pressly/goose", "internal/store", "internal/server"},
 		"internal/delivery": {"github.com/slack-go/slack", "internal/store", "internal/notify/slack"},
 		"internal/api":      {"modernc.org/sqlite", "github.com/jackc/pgx", "internal/store", "internal/server"},
 	}
-	for _, domain := range []string{"internal/catalog", "internal/slo", "internal/budget", "internal/alerting", "internal/audit", "internal/auth", "internal/notify", "internal/jobs"} {
+	for _, domain := range []string{"internal/catalog", "internal/slo", "internal/budget", "internal/alerting", "internal/audit", "internal/auth", "internal/notify", "internal/jobs",
+		"internal/incident", "internal/postmortem", "internal/readiness"} {
 		rules[domain] = adapters
 	}
 	for pkg, banned := range rules {

@@ -76,7 +76,7 @@ func (s *Service) Metrics(ctx context.Context, since, until time.Time, by string
 	if !until.After(since) {
 		return nil, tsuna.Errorf(tsuna.EINVALID, "since: must be before until")
 	}
-	incs, err := s.store.Incidents(ctx, Filter{Since: since, Until: until, Limit: MaxMetricsIncidents})
+	incs, err := s.store.Incidents(ctx, Filter{Since: since, Until: until, Limit: MaxMetricsIncidents, MetricsOnly: true})
 	if err != nil {
 		return nil, err
 	}

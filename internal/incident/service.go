@@ -92,6 +92,9 @@ type Filter struct {
 	Before int64
 	// Limit is at most MaxList; 0 means 100.
 	Limit int
+	// MetricsOnly asks only for what metrics read: status, severity,
+	// services, team, drill and timestamps (the rest may be left empty).
+	MetricsOnly bool
 }
 
 // TimelineFilter selects timeline entries.
