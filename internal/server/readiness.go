@@ -14,16 +14,22 @@ import (
 )
 
 // ReadinessConfig configures readiness reviews: GateLevel, when set, denies
-// deploys of production tier-1 services below that level.
+// deploys of production tier-1 services below that level. Service, when
+// set, is used as it is (with its own gate level), so the API, the
+// console and the periodic job share one.
 type ReadinessConfig struct {
 	GateLevel  string
 	ConsoleURL string
+	Service    *readiness.Service
 }
 
 // newReadiness builds the readiness service over the store, when it keeps
 // reviews, with the facts the server knows: SLO status, stored alerts and
 // incidents.
 func (s *Server) newReadiness(cfg ReadinessConfig) *readiness.Service {
+	if cfg.Service != nil {
+		return cfg.Service
+	}
 	st, ok := s.store.(readiness.Store)
 	if !ok {
 		return nil

@@ -29,6 +29,8 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -74,6 +76,11 @@ type Config struct {
 	StatusTTL time.Duration
 	// Demo labels every page as showing demo data.
 	Demo bool
+	// Incidents, when set, adds the incident pages (list, detail with the
+	// timeline, declare form, metrics).
+	Incidents *incident.Service
+	// Readiness, when set, adds the readiness pages (scorecard, reviews).
+	Readiness *readiness.Service
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -94,6 +101,8 @@ type Console struct {
 	nav        []NavItem
 	snap       *snapshots
 	handler    http.Handler
+	incidents  *incident.Service
+	readiness  *readiness.Service
 	closeOnce  sync.Once
 	staticETag string
 }
@@ -115,7 +124,8 @@ type NavItem struct {
 // New returns a Console for cfg.
 func New(cfg Config) *Console {
 	c := &Console{store: cfg.Store, budget: cfg.Budget, policy: cfg.Policy, log: cfg.Logger, ttl: cfg.SessionTTL,
-		proxies: cfg.TrustedProxies, demo: cfg.Demo, now: cfg.Now, pages: map[string]*template.Template{}}
+		proxies: cfg.TrustedProxies, demo: cfg.Demo, now: cfg.Now, pages: map[string]*template.Template{},
+		incidents: cfg.Incidents, readiness: cfg.Readiness}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -147,6 +157,12 @@ func New(cfg Config) *Console {
 	c.mux.HandleFunc("POST /signin", c.signIn)
 	c.mux.Handle("POST /signout", c.authed(c.signOut))
 	c.builtinPages()
+	if c.incidents != nil {
+		c.incidentPages()
+	}
+	if c.readiness != nil {
+		c.readinessPages()
+	}
 	c.handler = c.secure(c.mux)
 	return c
 }

@@ -19,7 +19,9 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/demo"
+	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
 	"github.com/tsuna-sre/tsuna/internal/web"
@@ -40,8 +42,10 @@ const (
 
 // console is a running tsuna server with the console, on 127.0.0.1.
 type console struct {
-	url string
-	db  *store.DB
+	url       string
+	db        *store.DB
+	incidents *incident.Service
+	readiness *readiness.Service
 }
 
 // startConsole opens dsn, fills it with the demo data plus a service whose
@@ -79,9 +83,14 @@ func startConsole(t *testing.T, dsn string) *console {
 			t.Fatal(err)
 		}
 	}
-	cons := web.New(web.Config{Store: db, Budget: budget.New(nil, db), Demo: true, Logger: slog.New(slog.NewTextHandler(t.Output(), nil))})
+	eval := budget.New(nil, db)
+	incidents := incident.New(db, incident.Options{})
+	rs := readiness.New(db, readiness.Options{SLO: eval, Alerts: db, Incidents: readiness.IncidentsOf(incidents), GateLevel: "bronze"})
+	cons := web.New(web.Config{Store: db, Budget: eval, Demo: true, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
+		Incidents: incidents, Readiness: rs})
 	t.Cleanup(func() { cons.Close() })
-	srv := server.New(server.Config{Store: db, Budget: budget.New(nil, db), Console: cons})
+	srv := server.New(server.Config{Store: db, Budget: eval, Console: cons, Incidents: server.IncidentsConfig{Service: incidents},
+		Readiness: server.ReadinessConfig{Service: rs}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -90,7 +99,7 @@ func startConsole(t *testing.T, dsn string) *console {
 	done := make(chan struct{})
 	go func() { defer close(done); srv.Serve(sctx, ln) }()
 	t.Cleanup(func() { cancel(); <-done })
-	return &console{url: "http://" + ln.Addr().String(), db: db}
+	return &console{url: "http://" + ln.Addr().String(), db: db, incidents: incidents, readiness: rs}
 }
 
 // browser is a plain HTTP client with a cookie jar that does not follow
