@@ -60,8 +60,10 @@ func LoadKey(path string) ([]byte, error) {
 }
 
 func parseKey(path, s string) ([]byte, bool, error) {
-	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		return nil, false, fmt.Errorf("audit key %s is readable by others (mode %o); chmod 600 it", path, fi.Mode().Perm())
+	// Owner or group (a Kubernetes Secret mounted 0440 for the pod's
+	// group) may read it; anyone else may not.
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o007 != 0 {
+		return nil, false, fmt.Errorf("audit key %s is readable by anyone (mode %o); chmod 600 it (or 440 for a group)", path, fi.Mode().Perm())
 	}
 	var key []byte
 	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%x", &key); err != nil || len(key) != KeySize {

@@ -90,7 +90,7 @@ func TestAuditTamperingDetectedWithKeyAndCheckpoint(t *testing.T) {
 			r.Hash = audit.ComputeHash(&r)
 			r.MAC = strings.Repeat("ab", 32) // a guess: mallory has no key
 			if _, err := db.SQL().Exec(`INSERT INTO audit_log (seq, time, actor, source, action, kind, name, request_id, prev_hash, hash, mac)
-				VALUES (5, '0001-01-01 00:00:00', 'mallory', 'api', 'create', 'Token', 'backdoor', '', '`+prev+`', '`+r.Hash+`', '`+r.MAC+`')`); err != nil {
+				VALUES (5, '0001-01-01 00:00:00', 'mallory', 'api', 'create', 'Token', 'backdoor', '', '` + prev + `', '` + r.Hash + `', '` + r.MAC + `')`); err != nil {
 				t.Fatal(err)
 			}
 		}},
@@ -100,7 +100,7 @@ func TestAuditTamperingDetectedWithKeyAndCheckpoint(t *testing.T) {
 			r := audit.Record{Seq: 5, Actor: "mallory", Source: "api", Action: "create", Kind: "Token", Name: "backdoor", PrevHash: prev}
 			r.Hash = audit.ComputeHash(&r)
 			if _, err := db.SQL().Exec(`INSERT INTO audit_log (seq, time, actor, source, action, kind, name, request_id, prev_hash, hash)
-				VALUES (5, '0001-01-01 00:00:00', 'mallory', 'api', 'create', 'Token', 'backdoor', '', '`+prev+`', '`+r.Hash+`')`); err != nil {
+				VALUES (5, '0001-01-01 00:00:00', 'mallory', 'api', 'create', 'Token', 'backdoor', '', '` + prev + `', '` + r.Hash + `')`); err != nil {
 				t.Fatal(err)
 			}
 		}},

@@ -11,11 +11,14 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
 
 	"github.com/tsuna-sre/tsuna"
@@ -38,6 +41,21 @@ type DB struct {
 	now func() time.Time
 	// auditKey, when set, keys the audit chain (see SetAuditKey).
 	auditKey []byte
+	path     string // the SQLite file; for PostgreSQL, unused
+}
+
+// lockFile takes an exclusive lock on path (created if missing) and
+// returns its release.
+func lockFile(path string) (func(), error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil
 }
 
 // IsPostgresDSN reports whether dsn names a PostgreSQL database.
@@ -51,7 +69,7 @@ func Open(ctx context.Context, dsn string, log *slog.Logger) (*DB, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	d := &DB{d: dialectOf(dsn), log: log, now: time.Now}
+	d := &DB{d: dialectOf(dsn), log: log, now: time.Now, path: strings.TrimPrefix(dsn, "sqlite://")}
 	var err error
 	d.db, err = d.d.open(dsn)
 	if err != nil {
@@ -85,7 +103,26 @@ func (d *DB) migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
-	p, err := goose.NewProvider(dialect, d.db, sub)
+	var opts []goose.ProviderOption
+	if !d.d.postgres() {
+		// Processes that open one SQLite file at once (serve and a CLI
+		// command, say) take turns, by a lock on a file beside it.
+		unlock, err := lockFile(d.path + ".migrate-lock")
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		defer unlock()
+	}
+	if d.d.postgres() {
+		// Replicas that start a new version at once take turns: a session
+		// advisory lock holds every other migrator until the first is done.
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return fmt.Errorf("migrate: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(dialect, d.db, sub, opts...)
 	if err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -412,6 +413,30 @@ func TestEvents(t *testing.T) {
 		}
 		if _, total, _ := db.EventSums(ctx, "shop", "other", []time.Time{now.Add(-time.Hour)}); total[0] != 0 {
 			t.Fatalf("another SLO's sums = %v", total)
+		}
+	})
+}
+
+// TestReplicasMigrateTogether opens a new database from several replicas
+// at once, as a rollout does: they take turns, and every one starts.
+func TestReplicasMigrateTogether(t *testing.T) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() {
+				db, err := store.Open(context.Background(), dsn, nil)
+				if err == nil {
+					db.Close()
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i, err := range errs {
+			if err != nil {
+				t.Errorf("replica %d: %v", i, err)
+			}
 		}
 	})
 }
