@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/tsuna-sre/tsuna/internal/readiness/fact"
 	"github.com/tsuna-sre/tsuna/internal/slo"
@@ -332,9 +331,9 @@ func ChecklistsOf(files []File) ([]*Checklist, error) {
 		if !bytes.Contains(data, []byte(KindChecklist)) {
 			continue
 		}
-		astFile, err := parser.ParseBytes(data, 0)
+		astFile, err := parseBounded(data)
 		if err != nil {
-			return nil, fmt.Errorf("%s: invalid YAML; run tsuna lint", f.Path)
+			return nil, fmt.Errorf("%s: %w", f.Path, err)
 		}
 		p := &docParser{file: f, lines: &sourceLines{data: data}, report: report{limit: MaxDiagnosticsPerFile},
 			aliasBudget: MaxAliasExpansion*len(data) + aliasSlack}

@@ -2,9 +2,7 @@ package catalog
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"slices"
 	"strings"
@@ -144,18 +142,19 @@ func PostmortemTemplatesOf(files []File) ([]PostmortemTemplate, error) {
 		if !bytes.Contains(data, []byte(KindPostmortemTemplate)) {
 			continue
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
+		// Within the catalog's limits, one document at a time: linear in
+		// the file's size whatever it holds.
+		sc := scanFile(data)
+		if sc.over != nil {
+			return nil, fmt.Errorf("%s:%d:%d: %s", f.Path, sc.over.line, sc.over.column, sc.over.msg)
+		}
+		for _, doc := range sc.docs {
 			var d struct {
 				APIVersion         string `yaml:"apiVersion"`
 				Kind               string `yaml:"kind"`
 				PostmortemTemplate `yaml:",inline"`
 			}
-			err := dec.Decode(&d)
-			if errors.Is(err, io.EOF) {
-				break
-			}
-			if err != nil {
+			if err := yaml.Unmarshal(data[doc.start:doc.end], &d); err != nil {
 				return nil, fmt.Errorf("%s: %w", f.Path, err)
 			}
 			if d.APIVersion != APIVersion || d.Kind != KindPostmortemTemplate {

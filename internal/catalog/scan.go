@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/goccy/go-yaml/ast"
+
+	"github.com/goccy/go-yaml/parser"
 )
 
 // scan checks the raw bytes of one file against the limits before the
@@ -508,4 +512,23 @@ func skipSpaces(text []byte, i int) int {
 		i++
 	}
 	return i
+}
+
+// parseBounded parses data as YAML within the catalog's limits, document
+// by document, so its cost stays linear in the size: for readers that take
+// objects from files Parse has already checked.
+func parseBounded(data []byte) (*ast.File, error) {
+	s := scanFile(data)
+	if s.over != nil {
+		return nil, fmt.Errorf("%d:%d: %s", s.over.line, s.over.column, s.over.msg)
+	}
+	out := &ast.File{}
+	for _, d := range s.docs {
+		f, err := parser.ParseBytes(data[d.start:d.end], 0)
+		if err != nil {
+			return nil, fmt.Errorf("invalid YAML; run tsuna lint")
+		}
+		out.Docs = append(out.Docs, f.Docs...)
+	}
+	return out, nil
 }
