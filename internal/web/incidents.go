@@ -427,7 +427,7 @@ func fmtSecondsp(s *float64) string {
 }
 
 func newDistChart(iv intervalInfo, rep *incident.Report) distChart {
-	ch := distChart{Title: iv.Name, Origin: iv.Origin, W: 960, Left: 150, Right: 560}
+	ch := distChart{Title: iv.Name, Origin: iv.Origin, W: 960, Left: 150, Right: 520}
 	ch.LabelX, ch.TextX = ch.Left-10, ch.Right+20
 	groups := rep.Groups
 	pick := func(g incident.Group) incident.Distribution { return pickDist(g, iv.Key) }
@@ -454,12 +454,12 @@ func newDistChart(iv intervalInfo, rep *incident.Report) distChart {
 			row.Median, row.P90, row.Max = scale(*dist.Median), scale(*dist.P90), scale(*dist.Max)
 			row.BarY, row.BarW = row.Y-7, round1(max(row.Median-ch.Left, 1))
 			row.Text = fmt.Sprintf("median %s · p90 %s · max %s · n=%d", fmtSeconds(*dist.Median), fmtSeconds(*dist.P90), fmtSeconds(*dist.Max), dist.Count)
-			parts = append(parts, fmt.Sprintf("%s: median %s, p90 %s, max %s over %d", g.Key, fmtSeconds(*dist.Median), fmtSeconds(*dist.P90), fmtSeconds(*dist.Max), dist.Count))
+			parts = append(parts, fmt.Sprintf("%s: median %s, p90 %s, max %s over %d incidents", g.Key, fmtSeconds(*dist.Median), fmtSeconds(*dist.P90), fmtSeconds(*dist.Max), dist.Count))
 		} else {
 			row.Text = "no incident with both times"
 		}
 		if dist.Missing > 0 {
-			row.Text += fmt.Sprintf(", %d missing a time", dist.Missing)
+			row.Text += fmt.Sprintf(", %d missing", dist.Missing)
 		}
 		ch.Rows = append(ch.Rows, row)
 	}
