@@ -12,7 +12,7 @@ func chain(n int) []Record {
 	a := Actor{Name: "ci", Source: SourceAPI, RequestID: "r"}
 	for i := range n {
 		r := a.Record(time.Date(2026, 1, 1, 0, 0, i, 123456789, time.UTC), "update", "Service", "s", json.RawMessage(`{"a":1}`), nil)
-		Seal(r, prev)
+		Seal(r, prev, nil)
 		out = append(out, *r)
 		prev = r
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
-const token = "xoxb-very-secret-token"
 
 func payload() *alerting.Payload {
 	p, err := alerting.Parse([]byte(`{"version":"4","groupKey":"g","status":"firing","receiver":"r","groupLabels":{"alertname":"A"},
