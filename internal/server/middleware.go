@@ -88,10 +88,15 @@ func (s *Server) observe(next http.Handler) http.Handler {
 		// standard methods and the status codes tsuna answers. A client
 		// cannot grow /metrics by what it sends.
 		route := r.Pattern // set by the mux on this request
-		if route == "" || route == "/" {
+		switch {
+		case holder.console:
+			route = "console" // every console page under one label
+		case route == "" || route == "/":
 			route = "unmatched"
-		} else if _, p, ok := strings.Cut(route, " "); ok {
-			route = p
+		default:
+			if _, p, ok := strings.Cut(route, " "); ok {
+				route = p
+			}
 		}
 		method := metricMethod(r.Method)
 		s.requests.WithLabelValues(method, route, strconv.Itoa(metricStatus(sw.status))).Inc()
@@ -183,7 +188,19 @@ func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	})
 }
 
-type tokenHolder struct{ tok *auth.Token }
+// tokenHolder carries, from the handlers back to observe, the request's
+// token and whether the console served it.
+type tokenHolder struct {
+	tok     *auth.Token
+	console bool
+}
+
+// servedByConsole marks r as served by the console, for its route label.
+func servedByConsole(r *http.Request) {
+	if h, ok := r.Context().Value(keyToken).(*tokenHolder); ok {
+		h.console = true
+	}
+}
 
 func tokenFrom(ctx context.Context) *auth.Token {
 	if h, ok := ctx.Value(keyToken).(*tokenHolder); ok {

@@ -294,6 +294,7 @@ func TestAPIMatchesOpenAPIDocument(t *testing.T) {
 	exerciseIncidents(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
 	exercisePostmortems(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
 	exerciseReadiness(t, c, adminSecret, viewer.Secret, editor.Secret, otherEditor.Secret)
+	exerciseSessions(t, c, db, adminSecret, "admin", viewer.Secret, "viewer", editor.Secret)
 
 	// Without Prometheus, SLOs read from it are unknown.
 	noProm := httptest.NewServer(v.Handler(New(Config{Store: db})))

@@ -214,6 +214,7 @@ func (s *Server) dispatch(mux *http.ServeMux) http.Handler {
 		// Every other path is the console's; the API's answer
 		// problem+json, never a console page.
 		if cw.code == http.StatusNotFound && s.console != nil && !strings.HasPrefix(r.URL.Path, "/api/") && !strings.HasPrefix(r.URL.Path, "/hooks/") {
+			servedByConsole(r)
 			s.console.ServeHTTP(w, r)
 			return
 		}
@@ -277,6 +278,8 @@ func (s *Server) routes() []route {
 		{"GET /api/v1/tokens", s.authed(s.listTokens)},
 		{"POST /api/v1/tokens", s.authed(s.createToken)},
 		{"DELETE /api/v1/tokens/{name}", s.authed(s.revokeToken)},
+		{"GET /api/v1/sessions", s.authed(s.listSessions)},
+		{"DELETE /api/v1/sessions/{id}", s.authed(s.revokeSession)},
 		{"POST /api/v1/incidents", s.authed(s.declareIncident)},
 		{"GET /api/v1/incidents", s.authed(s.listIncidents)},
 		{"GET /api/v1/incidents/metrics", s.authed(s.incidentMetrics)},
