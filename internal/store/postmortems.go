@@ -353,39 +353,62 @@ const (
 	markEnd   = "\x03"
 )
 
+// searchCandidates bounds the matches PostgreSQL ranks: ts_rank reads
+// each match's whole tsvector (out of line, compressed), which costs
+// about as much as everything else of a search together. The candidates
+// are the matches whose title holds a word of the query, then the
+// newest; a word in more postmortems than this is ranked among those.
+const searchCandidates = 1000
+
+// headlineWindow is the text, in characters, PostgreSQL writes an excerpt
+// from: ts_headline parses all it is given, so it gets a window that
+// starts a little before the first literal occurrence of the query's
+// first word (or the text's start when it has none), not a whole body of
+// up to 256 KiB.
+const headlineWindow = 4096
+
 // SearchPostmortems searches published postmortems for all of terms
 // (words of letters and digits, stemmed by the engine), best first:
 // SQLite FTS5's BM25 or PostgreSQL's ts_rank, the title weighing more
-// than the text, with an excerpt of the text around the matches.
+// than the text, with an excerpt of the text around the matches. Only
+// the postmortems returned get an excerpt.
 func (d *DB) SearchPostmortems(ctx context.Context, terms []string, f postmortem.Filter) ([]postmortem.Hit, error) {
 	for _, t := range terms {
-		if t == "" || strings.ContainsFunc(t, func(r rune) bool { return r == '"' || r == '\'' || r < 0x20 }) {
+		if t == "" || strings.ContainsFunc(t, func(r rune) bool { return r == '"' || r == '\'' || r == '%' || r == '_' || r == '\\' || r < 0x20 }) {
 			return nil, tsuna.Errorf(tsuna.EINVALID, "q: %q is not a word", t)
 		}
 	}
-	f.Status = postmortem.StatusPublished
+	// The status is written as a literal, so that PostgreSQL may use the
+	// partial GIN index of published postmortems whatever the plan.
+	f.Status = ""
 	w := pmWhere(f)
+	w.where = append(w.where, "p.status = '"+postmortem.StatusPublished+"'")
 	limit := pmLimit(f.Limit)
-	var q string
 	if d.d.postgres() {
-		w.args = append(w.args, strings.Join(terms, " "))
-		qa := len(w.args)
-		w.where = append(w.where, "p.search @@ plainto_tsquery('english', $"+fmt.Sprint(qa)+")")
-		q = `SELECT s.id, s.body, s.spec, s.rank, ts_headline('english', s.body, plainto_tsquery('english', $` + fmt.Sprint(qa) + `),
-				'StartSel=` + markStart + `, StopSel=` + markEnd + `, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
-			FROM (SELECT p.id, p.body, p.spec, ts_rank(p.search, plainto_tsquery('english', $` + fmt.Sprint(qa) + `)) AS rank
-				FROM postmortems p` + w.clause() + fmt.Sprintf(` ORDER BY rank DESC, p.id DESC LIMIT %d) s ORDER BY s.rank DESC, s.id DESC`, limit)
-	} else {
-		quoted := make([]string, len(terms))
-		for i, t := range terms {
-			quoted[i] = `"` + t + `"`
-		}
-		w.args = append(w.args, strings.Join(quoted, " "))
-		w.where = append(w.where, fmt.Sprintf("postmortems_fts MATCH $%d", len(w.args)))
-		q = `SELECT p.id, p.body, p.spec, -bm25(postmortems_fts, 4.0, 1.0), snippet(postmortems_fts, 1, char(2), char(3), ' … ', 24)
-			FROM postmortems_fts JOIN postmortems p ON p.id = postmortems_fts.rowid` + w.clause() +
-			fmt.Sprintf(` ORDER BY bm25(postmortems_fts, 4.0, 1.0), p.id DESC LIMIT %d`, limit)
+		return d.searchPostgres(ctx, terms, w, limit)
 	}
+	return d.searchSQLite(ctx, terms, w, limit)
+}
+
+func (d *DB) searchPostgres(ctx context.Context, terms []string, w filter, limit int) ([]postmortem.Hit, error) {
+	w.args = append(w.args, strings.Join(terms, " "))
+	tsq := fmt.Sprintf("plainto_tsquery('english', $%d)", len(w.args))
+	w.where = append(w.where, "p.search @@ "+tsq)
+	var inTitle []string
+	for _, t := range terms {
+		w.args = append(w.args, "%"+t+"%")
+		inTitle = append(inTitle, fmt.Sprintf("lower(p.title) LIKE $%d", len(w.args)))
+	}
+	w.args = append(w.args, terms[0])
+	first := len(w.args)
+	q := `WITH cand AS (SELECT p.id FROM postmortems p` + w.clause() + `
+			ORDER BY (` + strings.Join(inTitle, " OR ") + `) DESC, p.id DESC LIMIT ` + fmt.Sprint(searchCandidates) + `),
+		top AS (SELECT p.id, ts_rank(p.search, ` + tsq + `) AS rank FROM postmortems p JOIN cand ON cand.id = p.id
+			ORDER BY rank DESC, p.id DESC LIMIT ` + fmt.Sprint(limit) + `)
+		SELECT p.id, p.body, p.spec, top.rank, ts_headline('english',
+				substr(p.body, greatest(1, strpos(lower(p.body), $` + fmt.Sprint(first) + `) - 300), ` + fmt.Sprint(headlineWindow) + `), ` + tsq + `,
+				'StartSel=` + markStart + `, StopSel=` + markEnd + `, MaxWords=30, MinWords=12, MaxFragments=2, FragmentDelimiter=" … "')
+		FROM top JOIN postmortems p ON p.id = top.id ORDER BY top.rank DESC, p.id DESC`
 	rows, err := d.db.QueryContext(ctx, q, w.args...)
 	if err != nil {
 		return nil, fmt.Errorf("search postmortems: %w", err)
@@ -401,6 +424,65 @@ func (d *DB) SearchPostmortems(ctx context.Context, terms []string, f postmortem
 		}
 		text, marks := splitMarks(excerpt)
 		out = append(out, postmortem.Hit{Postmortem: p, Rank: rank, Excerpt: text, Marks: marks})
+	}
+	return out, rows.Err()
+}
+
+// searchSQLite ranks every match with BM25, which reads only the index,
+// then writes the excerpts of the returned ones: snippet() reads and
+// tokenizes a whole text, and SQLite computes a query's columns before
+// it sorts, so one query would write an excerpt for every match.
+func (d *DB) searchSQLite(ctx context.Context, terms []string, w filter, limit int) ([]postmortem.Hit, error) {
+	quoted := make([]string, len(terms))
+	for i, t := range terms {
+		quoted[i] = `"` + t + `"`
+	}
+	match := strings.Join(quoted, " ")
+	w.args = append(w.args, match)
+	w.where = append(w.where, fmt.Sprintf("postmortems_fts MATCH $%d", len(w.args)))
+	rows, err := d.db.QueryContext(ctx, `SELECT p.id, p.body, p.spec, -bm25(postmortems_fts, 4.0, 1.0)
+		FROM postmortems_fts JOIN postmortems p ON p.id = postmortems_fts.rowid`+w.clause()+
+		fmt.Sprintf(` ORDER BY bm25(postmortems_fts, 4.0, 1.0), p.id DESC LIMIT %d`, limit), w.args...)
+	if err != nil {
+		return nil, fmt.Errorf("search postmortems: %w", err)
+	}
+	out := []postmortem.Hit{}
+	for rows.Next() {
+		var rank float64
+		p, err := scanPostmortem(rows, &rank)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("search postmortems: %w", err)
+		}
+		out = append(out, postmortem.Hit{Postmortem: p, Rank: rank, Marks: [][2]int{}})
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil || len(out) == 0 {
+		return out, err
+	}
+	args := []any{match}
+	marks := make([]string, len(out))
+	at := map[int64]int{}
+	for i, h := range out {
+		args = append(args, h.Postmortem.ID)
+		marks[i] = fmt.Sprintf("$%d", len(args))
+		at[h.Postmortem.ID] = i
+	}
+	rows, err = d.db.QueryContext(ctx, `SELECT rowid, snippet(postmortems_fts, 1, char(2), char(3), ' … ', 24)
+		FROM postmortems_fts WHERE postmortems_fts MATCH $1 AND rowid IN (`+strings.Join(marks, ", ")+`)`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("search postmortems: excerpts: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id int64
+		var excerpt string
+		if err := rows.Scan(&id, &excerpt); err != nil {
+			return nil, fmt.Errorf("search postmortems: excerpts: %w", err)
+		}
+		if i, ok := at[id]; ok {
+			out[i].Excerpt, out[i].Marks = splitMarks(excerpt)
+		}
 	}
 	return out, rows.Err()
 }

@@ -225,6 +225,14 @@ func TestPostmortemSearch(t *testing.T) {
 		if rel, _ := pm.Related(ctx, []string{"checkout-api"}, nil, 0, 10); len(rel) != 1 || rel[0].ID != strong.ID {
 			t.Errorf("related to checkout-api = %v", rel)
 		}
+		// A match deep in a long text still gets an excerpt around it,
+		// marked, on both engines.
+		long := publish(t, pm, resolvedIncident(t, inc, "Quiet night", "web").Ref,
+			"# Quiet night\n\n"+strings.Repeat("Nothing notable happened in this part of the night. ", 1500)+"\n\nThen the replication lagged.\n")
+		if hits, err := pm.Search(ctx, "replication", postmortem.Filter{}); err != nil || len(hits) != 1 || hits[0].Postmortem.ID != long.ID ||
+			len(hits[0].Marks) == 0 || !strings.EqualFold(hits[0].Excerpt[hits[0].Marks[0][0]:hits[0].Marks[0][1]], "replication") {
+			t.Errorf("a match 75 KB into the text: %+v %v, want its excerpt marked", hits, err)
+		}
 		// Unpublishing takes it out of the index.
 		if _, err := pm.Reopen(ctx, weak.Ref, pmAdmin); tsuna.ErrorCode(err) != tsuna.ECONFLICT {
 			t.Errorf("published → draft: %v", err)
