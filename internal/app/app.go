@@ -13,6 +13,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -38,6 +39,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/jobs"
 	"github.com/tsuna-sre/tsuna/internal/notify/slack"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/slackapp"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -69,6 +71,16 @@ type Config struct {
 	PublicURL string
 	// Postmortems configures GitHub export and the periodic jobs.
 	Postmortems PostmortemConfig
+
+	// ReadinessGateLevel, when set, makes the deploy gate deny production
+	// tier-1 services below this readiness level.
+	ReadinessGateLevel string
+	// ReadinessEvery is how often open readiness reviews are evaluated
+	// again (default 15 minutes), once across replicas.
+	ReadinessEvery time.Duration
+	// TrustedProxies are the proxies whose X-Forwarded-Proto the console
+	// believes, to mark its cookie Secure behind TLS termination.
+	TrustedProxies []netip.Prefix
 
 	// BootstrapToken is the first admin token's secret on an empty
 	// database; "" makes one and shows it once: on Stderr when it is a
@@ -106,6 +118,7 @@ type App struct {
 	chat     *slackapp.App
 
 	postmortems *postmortem.Service
+	readiness   *readiness.Service
 
 	headSeq, headTime prometheus.Gauge
 
@@ -203,11 +216,15 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 	if err != nil {
 		return nil, err
 	}
-	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo})
+	if a.readiness, err = a.buildReadiness(ctx, incidents.Service, evaluator); err != nil {
+		return nil, err
+	}
+	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo,
+		TrustedProxies: cfg.TrustedProxies, Incidents: incidents.Service, Readiness: a.readiness})
 	a.srv = server.New(server.Config{Store: a.db, Logger: a.log.With("component", "http"), MaxBodyBytes: cfg.MaxBodyBytes,
 		Budget: evaluator, Policy: cfg.Policy, AlertmanagerToken: cfg.AlertmanagerToken, Alerts: a.receiver,
 		OnNotification: wake, Registry: a.registry, Console: a.console, Incidents: incidents,
-		Postmortems: postmortems})
+		Postmortems: postmortems, Readiness: server.ReadinessConfig{Service: a.readiness}})
 	if a.ln, err = net.Listen("tcp", cfg.Listen); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
 	}
@@ -237,6 +254,11 @@ func (a *App) Run(ctx context.Context) error {
 	go func() {
 		defer a.wg.Done()
 		a.postmortemTicks(bg)
+	}()
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		a.readinessTicks(bg)
 	}()
 	if a.cfg.Demo {
 		a.wg.Add(1)

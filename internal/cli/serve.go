@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -28,6 +29,8 @@ func newServe(env *Env) *cobra.Command {
 		amTokenFile, slackTokenFile, auditKeyFile       string
 		slackSecret, slackSecretFile                    string
 		incidentChannel, publicURL                      string
+		gateLevel                                       string
+		trustedProxies                                  []string
 		denyUnknown, demoData                           bool
 		maxBodyMiB                                      int64
 		pmCfg                                           app.PostmortemConfig
@@ -78,13 +81,17 @@ or created and printed once on stderr.`,
 					return usageError{fmt.Errorf("--public-url %q: give the console's address as people reach it, such as https://tsuna.example.com", publicURL)}
 				}
 			}
+			proxies, err := parseProxies(trustedProxies)
+			if err != nil {
+				return err
+			}
 			return serve(cmd.Context(), env, log, app.Config{
 				Listen: listen, DB: dbPath, Catalog: catalogDir, MaxBodyBytes: maxBodyMiB << 20,
 				PrometheusURL: promURL, Policy: policy,
 				AlertmanagerToken: amToken, FallbackChannel: fallback, SlackToken: slackToken, SlackAPIURL: slackAPI,
 				AuditKeyFile: auditKeyFile, Demo: demoData,
 				SlackSigningSecret: slackSecret, IncidentChannel: incidentChannel, PublicURL: publicURL,
-				Postmortems: pmCfg,
+				Postmortems: pmCfg, ReadinessGateLevel: gateLevel, TrustedProxies: proxies,
 			})
 		},
 	}
@@ -113,6 +120,8 @@ or created and printed once on stderr.`,
 	f.StringVar(&slackSecretFile, "slack-signing-secret-file", "", "file holding the Slack signing secret (env TSUNA_SLACK_SIGNING_SECRET_FILE); preferred to --slack-signing-secret, which ps shows")
 	f.StringVar(&incidentChannel, "incident-channel", "#incidents", "organisation-wide chat channel for incidents of severities that notify it; \"\" for none")
 	f.StringVar(&publicURL, "public-url", "", "the console's address as people reach it, linked from chat messages and incident channels (env TSUNA_PUBLIC_URL)")
+	f.StringVar(&gateLevel, "readiness-gate-level", "", "deny deploys of production tier-1 services whose readiness level is below this one (such as silver); unset: readiness does not gate deploys")
+	f.StringSliceVar(&trustedProxies, "trusted-proxy", nil, "address or CIDR of a TLS-terminating proxy whose X-Forwarded-Proto: https the console believes, marking its cookie Secure; repeat or separate with commas")
 	f.StringVar(&slackAPI, "slack-api-url", "", "Slack Web API address, for tests against a Slack fake")
 	f.MarkHidden("slack-api-url")
 	return c
@@ -172,4 +181,22 @@ func readSecret(cmd *cobra.Command, env *Env, name string, v *string, file strin
 		return usageError{fmt.Errorf("--%s-file %s is empty", name, file)}
 	}
 	return nil
+}
+
+// parseProxies reads --trusted-proxy values: CIDRs, or single addresses.
+func parseProxies(vs []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, v := range vs {
+		v = strings.TrimSpace(v)
+		if p, err := netip.ParsePrefix(v); err == nil {
+			out = append(out, p.Masked())
+			continue
+		}
+		addr, err := netip.ParseAddr(v)
+		if err != nil {
+			return nil, usageError{fmt.Errorf("--trusted-proxy %q: give an address or a CIDR, such as 10.0.0.0/8 or 127.0.0.1", v)}
+		}
+		out = append(out, netip.PrefixFrom(addr.Unmap(), addr.Unmap().BitLen()))
+	}
+	return out, nil
 }
