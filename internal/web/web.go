@@ -30,6 +30,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
 	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -81,6 +82,9 @@ type Config struct {
 	Incidents *incident.Service
 	// Readiness, when set, adds the readiness pages (scorecard, reviews).
 	Readiness *readiness.Service
+	// Postmortems, when set, adds the postmortem pages (library and
+	// search, the postmortem with its editor, the follow-ups).
+	Postmortems *postmortem.Service
 	// Now is the clock; nil is time.Now.
 	Now func() time.Time
 }
@@ -103,6 +107,7 @@ type Console struct {
 	handler    http.Handler
 	incidents  *incident.Service
 	readiness  *readiness.Service
+	pms        *postmortem.Service
 	closeOnce  sync.Once
 	staticETag string
 }
@@ -125,7 +130,7 @@ type NavItem struct {
 func New(cfg Config) *Console {
 	c := &Console{store: cfg.Store, budget: cfg.Budget, policy: cfg.Policy, log: cfg.Logger, ttl: cfg.SessionTTL,
 		proxies: cfg.TrustedProxies, demo: cfg.Demo, now: cfg.Now, pages: map[string]*template.Template{},
-		incidents: cfg.Incidents, readiness: cfg.Readiness}
+		incidents: cfg.Incidents, readiness: cfg.Readiness, pms: cfg.Postmortems}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
 	}
@@ -162,6 +167,9 @@ func New(cfg Config) *Console {
 	}
 	if c.readiness != nil {
 		c.readinessPages()
+	}
+	if c.pms != nil {
+		c.postmortemPages()
 	}
 	c.handler = c.secure(c.mux)
 	return c
