@@ -220,7 +220,7 @@ func New(ctx context.Context, cfg Config) (a *App, err error) {
 		return nil, err
 	}
 	a.console = web.New(web.Config{Store: a.db, Budget: evaluator, Policy: cfg.Policy, Logger: a.log.With("component", "console"), Demo: cfg.Demo,
-		TrustedProxies: cfg.TrustedProxies, Incidents: incidents.Service, Readiness: a.readiness})
+		TrustedProxies: cfg.TrustedProxies, Incidents: incidents.Service, Readiness: a.readiness, Postmortems: postmortems.Service})
 	a.srv = server.New(server.Config{Store: a.db, Logger: a.log.With("component", "http"), MaxBodyBytes: cfg.MaxBodyBytes,
 		Budget: evaluator, Policy: cfg.Policy, AlertmanagerToken: cfg.AlertmanagerToken, Alerts: a.receiver,
 		OnNotification: wake, Registry: a.registry, Console: a.console, Incidents: incidents,
@@ -323,7 +323,7 @@ func (a *App) buildIncidents(wake func()) (server.IncidentsConfig, error) {
 	}
 	var err error
 	a.chat, err = slackapp.New(slackapp.Config{SigningSecret: cfg.SlackSigningSecret, Token: cfg.SlackToken, APIURL: cfg.SlackAPIURL,
-		Incidents: svc, Store: a.db, Jobs: a.runner, ConsoleURL: cfg.PublicURL, Log: a.log.With("component", "slack")})
+		Incidents: svc, Store: a.db, Jobs: a.runner, Postmortems: chatPostmortems{a}, ConsoleURL: cfg.PublicURL, Log: a.log.With("component", "slack")})
 	if err != nil {
 		return out, err
 	}

@@ -100,3 +100,16 @@ func (a *App) postmortemTicks(ctx context.Context) {
 		}
 	}
 }
+
+// chatPostmortems gives the Slack app, which is built before the
+// postmortem service (that drafts from the incidents the app serves), the
+// service: every call comes after New has built both.
+type chatPostmortems struct{ a *App }
+
+// Draft drafts the postmortem of an incident.
+func (c chatPostmortems) Draft(ctx context.Context, req postmortem.DraftRequest, a postmortem.Actor) (*postmortem.Postmortem, bool, error) {
+	return c.a.postmortems.Draft(ctx, req, a)
+}
+
+// URL returns the console link of a postmortem.
+func (c chatPostmortems) URL(p *postmortem.Postmortem) string { return c.a.postmortems.URL(p) }

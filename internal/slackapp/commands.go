@@ -14,6 +14,7 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 )
 
 // Help is the answer to /tsuna help.
@@ -23,6 +24,7 @@ const Help = "*/tsuna incident [title]* declares an incident: a form asks for th
 	"• `severity SEV2` · `lead @person` (or `lead me`) · `role comms @person`\n" +
 	"• `update <text>`: a status update, posted to the incident's channels and kept\n" +
 	"• `mitigated` · `resolved` · `note <text>`\n" +
+	"*/tsuna postmortem* (or `pm`) in the incident's channel drafts its postmortem (`/tsuna postmortem INC-42` elsewhere; `key` keeps only the key timeline entries).\n" +
 	"Pin a message, or mark it with :pushpin:, to add it to the timeline."
 
 // subcommands are the verbs /tsuna incident runs on an incident.
@@ -64,6 +66,9 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, body []byte) {
 		ephemeral(w, Help)
 		return
 	case "incident", "inc":
+	case "postmortem", "pm":
+		a.postmortemCommand(w, r, form, rest)
+		return
 	default:
 		ephemeral(w, fmt.Sprintf("tsuna does not know %q.\n%s", truncate(word, 40), Help))
 		return
@@ -112,6 +117,78 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, body []byte) {
 		return
 	}
 	w.WriteHeader(http.StatusOK)
+}
+
+// postmortemCommand queues the draft of the postmortem of the incident
+// named first in rest, else of the channel's incident, as a JobCommand
+// keyed by the trigger_id: drafting reads the budget history, longer than
+// Slack's 3 seconds.
+func (a *App) postmortemCommand(w http.ResponseWriter, r *http.Request, form url.Values, rest string) {
+	if a.cfg.Postmortems == nil {
+		ephemeral(w, "Postmortems are not served by this tsuna.")
+		return
+	}
+	user, channel, trigger := form.Get("user_id"), form.Get("channel_id"), form.Get("trigger_id")
+	var number int64
+	if first, after := cutWord(rest); refRE.MatchString(first) {
+		number, _ = incident.ParseRef(first)
+		rest = after
+	}
+	if number == 0 && channel != "" {
+		inc, err := a.cfg.Incidents.Store().IncidentByChannel(r.Context(), channel)
+		switch {
+		case err == nil:
+			number = inc.Number
+		case tsuna.ErrorCode(err) != tsuna.ENOTFOUND:
+			a.log.Warn("slash command: find the channel's incident", "err", err)
+			ephemeral(w, "tsuna cannot read its incidents right now; try again in a moment.")
+			return
+		}
+	}
+	if number == 0 {
+		ephemeral(w, "`/tsuna postmortem` drafts the postmortem of an incident: run it in the incident's channel, or name the incident, such as `/tsuna postmortem INC-42`.")
+		return
+	}
+	timeline := strings.ToLower(strings.TrimSpace(rest))
+	if timeline != "" && timeline != postmortem.TimelineKey && timeline != postmortem.TimelineAll {
+		ephemeral(w, fmt.Sprintf("`/tsuna postmortem` takes `key` (only the key timeline entries) or nothing, not %q.", truncate(rest, 40)))
+		return
+	}
+	payload, _ := json.Marshal(commandPayload{Number: number, Verb: verbPostmortem, Args: timeline, User: user, Channel: channel,
+		ResponseURL: form.Get("response_url"), TriggerID: trigger, At: time.Now().UTC()})
+	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobCommand, Key: "cmd/" + truncate(trigger, 400), Payload: payload, MaxAttempts: 5}); err != nil {
+		a.log.Warn("slash command: queue", "err", err)
+		ephemeral(w, "tsuna could not record the command; try again in a moment.")
+		return
+	}
+	ephemeral(w, fmt.Sprintf("Drafting the postmortem of %s…", incident.RefOf(number)))
+}
+
+// verbPostmortem is the JobCommand verb of /tsuna postmortem.
+const verbPostmortem = "postmortem"
+
+// draftPostmortem drafts (or finds) the postmortem of inc through the
+// postmortem service, with the rights of the catalog member behind the
+// Slack user, and says its reference and console link.
+func (a *App) draftPostmortem(ctx context.Context, inc *incident.Incident, actor incident.Actor, timeline string) (string, error) {
+	if a.cfg.Postmortems == nil {
+		return "", tsuna.Errorf(tsuna.EUNAVAILABLE, "postmortems are not served by this tsuna")
+	}
+	pa := postmortem.Actor{Name: actor.Name, Source: actor.Source, RequestID: actor.RequestID, Admin: actor.Admin, Teams: actor.Teams, Slack: actor.Slack}
+	pm, created, err := a.cfg.Postmortems.Draft(ctx, postmortem.DraftRequest{Incident: inc.Ref, Timeline: timeline}, pa)
+	if err != nil {
+		return "", err
+	}
+	text := fmt.Sprintf("Drafted %s, the postmortem of %s: its timeline, TTD/TTA/TTM/TTR and the error budget each affected SLO spent are filled in.", pm.Ref, inc.Ref)
+	if !created {
+		text = fmt.Sprintf("%s has its postmortem already: %s (%s).", inc.Ref, pm.Ref, strings.ReplaceAll(pm.Status, "_", " "))
+	}
+	if u := a.cfg.Postmortems.URL(pm); u != "" {
+		text += fmt.Sprintf(" <%s|Open %s in the console>", escape(u), pm.Ref)
+	} else {
+		text += fmt.Sprintf(" `tsuna postmortem edit %s` opens it in $EDITOR.", pm.Ref)
+	}
+	return text, nil
 }
 
 // cutWord splits s at its first run of spaces.
@@ -163,6 +240,8 @@ func (a *App) subcommand(ctx context.Context, ppl *people, p commandPayload) (st
 	args := strings.Fields(p.Args)
 	var c incident.Change
 	switch p.Verb {
+	case verbPostmortem:
+		return a.draftPostmortem(ctx, inc, actor, p.Args)
 	case "note", "update":
 		if strings.TrimSpace(p.Args) == "" {
 			return "", tsuna.Errorf(tsuna.EINVALID, "%s: write its text after it, such as `/tsuna incident %s rolled back to v41`", p.Verb, p.Verb)

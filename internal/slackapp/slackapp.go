@@ -34,6 +34,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 )
 
 // Job kinds the app runs besides incident.JobChannel.
@@ -61,6 +62,14 @@ type Store interface {
 	MarkChatRequest(ctx context.Context, key string) error
 }
 
+// Postmortems drafts the postmortem of an incident (`/tsuna postmortem`);
+// *postmortem.Service implements it.
+type Postmortems interface {
+	Draft(ctx context.Context, req postmortem.DraftRequest, a postmortem.Actor) (*postmortem.Postmortem, bool, error)
+	// URL returns a postmortem's console link, or "".
+	URL(p *postmortem.Postmortem) string
+}
+
 // Enqueuer adds jobs; *jobs.Runner implements it (and wakes at once).
 type Enqueuer interface {
 	Enqueue(ctx context.Context, j jobs.Job) (bool, error)
@@ -77,6 +86,8 @@ type Config struct {
 	Incidents     *incident.Service
 	Store         Store
 	Jobs          Enqueuer
+	// Postmortems, when set, serves `/tsuna postmortem`.
+	Postmortems Postmortems
 	// ConsoleURL is the console's public address, bookmarked in incident
 	// channels; "" bookmarks none.
 	ConsoleURL string
