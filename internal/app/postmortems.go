@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/tsuna-sre/tsuna"
+	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/github"
@@ -40,17 +41,6 @@ func (a *App) buildPostmortems(inc *incident.Service, evaluator *budget.Evaluato
 	var out server.PostmortemsConfig
 	opts := postmortem.Options{Incidents: inc, Linker: inc, Budget: evaluator, Jobs: a.runner, ConsoleURL: a.cfg.PublicURL,
 		Levels: inc.Levels, Log: a.log.With("component", "postmortems")}
-	if a.cfg.Catalog != "" {
-		files, err := catalog.ReadFiles([]string{a.cfg.Catalog})
-		if err != nil {
-			return out, err
-		}
-		templates, err := catalog.PostmortemTemplatesOf(files)
-		if err != nil {
-			return out, tsuna.Errorf(tsuna.EINVALID, "postmortem templates of %s: %v", a.cfg.Catalog, err)
-		}
-		opts.Templates = func() []catalog.PostmortemTemplate { return templates }
-	}
 	if cfg.GitHubRepo != "" {
 		gh, err := github.New(github.Config{Repo: cfg.GitHubRepo, TokenFile: cfg.GitHubTokenFile, BaseURL: cfg.GitHubAPIURL})
 		if err != nil {
@@ -69,6 +59,20 @@ func (a *App) buildPostmortems(inc *incident.Service, evaluator *budget.Evaluato
 		}
 	}
 	svc := postmortem.New(a.db, opts)
+	if a.cfg.Catalog != "" {
+		// The templates of the catalog applied at start are stored like
+		// those applied later (POST /api/v1/catalog): every replica drafts
+		// from the newest version.
+		files, err := catalog.ReadFiles([]string{a.cfg.Catalog})
+		if err != nil {
+			return out, err
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		if _, err := svc.ApplyTemplates(ctx, files, audit.Actor{Name: "tsuna serve --catalog", Source: audit.SourceCLI}, false); err != nil {
+			return out, fmt.Errorf("postmortem templates of %s: %w", a.cfg.Catalog, err)
+		}
+	}
 	for kind, h := range svc.Handlers() {
 		a.runner.Handle(kind, h)
 	}

@@ -60,6 +60,14 @@ type Store interface {
 	// oldest first.
 	TeamChanges(ctx context.Context, after int64, limit int) ([]audit.Record, error)
 
+	// PutPostmortemTemplates stores the template versions not stored yet,
+	// audited, and returns them (only returns them with dryRun); a
+	// version stored with other content is a conflict.
+	PutPostmortemTemplates(ctx context.Context, ts []catalog.PostmortemTemplate, actor audit.Actor, dryRun bool) ([]catalog.PostmortemTemplate, error)
+	// PostmortemTemplates returns the newest stored version of each
+	// template, by name.
+	PostmortemTemplates(ctx context.Context) ([]catalog.PostmortemTemplate, error)
+
 	Team(ctx context.Context, name string) (*catalog.Team, error)
 	Teams(ctx context.Context) ([]*catalog.Team, error)
 	Service(ctx context.Context, name string) (*catalog.Service, error)
@@ -170,8 +178,9 @@ type Options struct {
 	// Tracker, when set, receives exports and action issues.
 	Tracker Tracker
 	Jobs    Enqueuer
-	// Templates returns the catalog's postmortem templates; the embedded
-	// default is used when none is named "default".
+	// Templates, when set, returns the postmortem templates instead of
+	// the store (those applied with the catalog); the embedded default is
+	// used when none is named "default".
 	Templates func() []catalog.PostmortemTemplate
 	// Levels returns the severity levels, for the welcome message.
 	Levels func() []catalog.SeverityLevel
@@ -276,19 +285,22 @@ func forbidden(p *Postmortem, what string) error {
 	return tsuna.Errorf(tsuna.EFORBIDDEN, "%s %s needs one of its authors, an editor of %s or an admin", what, p.Ref, team)
 }
 
-// Template returns the template named name ("" for the default).
-func (s *Service) Template(name string) (catalog.PostmortemTemplate, error) {
+// Template returns the template named name ("" for the default): the
+// newest version applied with the catalog, else the embedded default.
+func (s *Service) Template(ctx context.Context, name string) (catalog.PostmortemTemplate, error) {
 	if name == "" {
 		name = DefaultTemplateName
 	}
+	ts, err := s.templates(ctx)
+	if err != nil {
+		return catalog.PostmortemTemplate{}, err
+	}
 	var names []string
-	if s.opts.Templates != nil {
-		for _, t := range s.opts.Templates() {
-			if t.Name == name {
-				return t, nil
-			}
-			names = append(names, t.Name)
+	for _, t := range ts {
+		if t.Name == name {
+			return t, nil
 		}
+		names = append(names, t.Name)
 	}
 	if name == DefaultTemplateName {
 		return DefaultTemplate(), nil
@@ -300,15 +312,38 @@ func (s *Service) Template(name string) (catalog.PostmortemTemplate, error) {
 }
 
 // Templates returns the templates in force, the default included.
-func (s *Service) Templates() []catalog.PostmortemTemplate {
-	var out []catalog.PostmortemTemplate
-	if s.opts.Templates != nil {
-		out = s.opts.Templates()
+func (s *Service) Templates(ctx context.Context) ([]catalog.PostmortemTemplate, error) {
+	out, err := s.templates(ctx)
+	if err != nil {
+		return nil, err
 	}
 	if !slices.ContainsFunc(out, func(t catalog.PostmortemTemplate) bool { return t.Name == DefaultTemplateName }) {
 		out = append([]catalog.PostmortemTemplate{DefaultTemplate()}, out...)
 	}
-	return out
+	return out, nil
+}
+
+func (s *Service) templates(ctx context.Context) ([]catalog.PostmortemTemplate, error) {
+	if s.opts.Templates != nil {
+		return s.opts.Templates(), nil
+	}
+	return s.store.PostmortemTemplates(ctx)
+}
+
+// ApplyTemplates stores the postmortem templates declared in files
+// (checked by catalog.Parse) that are not stored yet, and returns them;
+// with dryRun it only checks that they can be (a changed version is
+// refused) and returns them. A draft takes the newest version of its
+// template, on every replica, from the next draft on.
+func (s *Service) ApplyTemplates(ctx context.Context, files []catalog.File, actor audit.Actor, dryRun bool) ([]catalog.PostmortemTemplate, error) {
+	ts, err := catalog.PostmortemTemplatesOf(files)
+	if err != nil {
+		return nil, tsuna.Errorf(tsuna.EINVALID, "%v", err)
+	}
+	if len(ts) == 0 {
+		return nil, nil
+	}
+	return s.store.PutPostmortemTemplates(ctx, ts, actor, dryRun)
 }
 
 // DueDate returns the day a postmortem of severity drafted at t is due.
@@ -358,7 +393,7 @@ func (s *Service) Draft(ctx context.Context, req DraftRequest, a Actor) (*Postmo
 	if req.Timeline != TimelineAll && req.Timeline != TimelineKey {
 		return nil, false, tsuna.Errorf(tsuna.EINVALID, "timeline: %q; use all or key", truncate(req.Timeline, 20))
 	}
-	tmpl, err := s.Template(req.Template)
+	tmpl, err := s.Template(ctx, req.Template)
 	if err != nil {
 		return nil, false, err
 	}

@@ -116,6 +116,11 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
+	templates, err := s.applyTemplates(r.Context(), files, tok, actor(r), true)
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
 	prune := req.Prune == nil || *req.Prune
 	var rev int64
 	changes, err := s.store.ApplyCatalog(r.Context(), c.Objects(), catalog.ApplyOptions{
@@ -131,6 +136,10 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 			s.error(w, r, err)
 			return
 		}
+		if templates, err = s.applyTemplates(r.Context(), files, tok, actor(r), false); err != nil {
+			s.error(w, r, err)
+			return
+		}
 	}
 	resp := api.ApplyResponse{DryRun: req.DryRun, Revision: rev, Created: []api.ObjectRef{}, Updated: []api.ObjectRef{}, Deleted: []api.ObjectRef{}, Warnings: nonNil(diags)}
 	for _, ch := range changes {
@@ -143,6 +152,9 @@ func (s *Server) applyCatalog(w http.ResponseWriter, r *http.Request) {
 		case catalog.ActionDelete:
 			resp.Deleted = append(resp.Deleted, ref)
 		}
+	}
+	for _, t := range templates {
+		resp.Created = append(resp.Created, api.ObjectRef{Kind: catalog.KindPostmortemTemplate, Name: fmt.Sprintf("%s/v%d", t.Name, t.Version)})
 	}
 	writeJSON(w, http.StatusOK, resp)
 }

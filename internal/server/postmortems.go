@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"net/http"
@@ -11,6 +12,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/api"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
+	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/github"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
 )
@@ -415,4 +417,24 @@ func (s *Server) githubHook(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// applyTemplates stores the postmortem templates of an applied catalog,
+// so the next draft on any replica takes them; with check, it only
+// checks that they can be (a changed version is refused before anything
+// is applied). Templates belong to no team: adding one needs an admin
+// token, as severity levels do.
+func (s *Server) applyTemplates(ctx context.Context, files []catalog.File, tok *auth.Token, a audit.Actor, check bool) ([]catalog.PostmortemTemplate, error) {
+	admin := tok != nil && tok.IsAdmin()
+	if s.postmortems == nil || !check && !admin {
+		return nil, nil // the check found nothing a non-admin may not apply
+	}
+	added, err := s.postmortems.ApplyTemplates(ctx, files, a, check)
+	if err != nil || len(added) == 0 {
+		return added, err
+	}
+	if !admin {
+		return nil, tsuna.Errorf(tsuna.EFORBIDDEN, "postmortem template %s v%d belongs to no team: applying it needs an admin token; nothing was applied", added[0].Name, added[0].Version)
+	}
+	return added, nil
 }

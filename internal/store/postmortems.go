@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -801,4 +803,91 @@ func (d *DB) TeamChanges(ctx context.Context, after int64, limit int) ([]audit.R
 		out = append(out, r)
 	}
 	return out, rows.Err()
+}
+
+// kindPMTemplate is the audit kind of an applied postmortem template.
+const kindPMTemplate = catalog.KindPostmortemTemplate
+
+// PutPostmortemTemplates stores the template versions not stored yet,
+// each audited (name "name/vN"), and returns them; with dryRun it only
+// returns them. A version stored before with other content is refused:
+// a postmortem names the version it was drafted from, so a version never
+// changes.
+func (d *DB) PutPostmortemTemplates(ctx context.Context, ts []catalog.PostmortemTemplate, actor audit.Actor, dryRun bool) ([]catalog.PostmortemTemplate, error) {
+	var added []catalog.PostmortemTemplate
+	err := d.tx(ctx, func(tx *sql.Tx) error {
+		if err := d.lockAudit(ctx, tx); err != nil {
+			return err
+		}
+		now := d.nowUTC()
+		var recs []*audit.Record
+		for _, t := range ts {
+			spec, err := json.Marshal(t)
+			if err != nil {
+				return fmt.Errorf("put postmortem template: %w", err)
+			}
+			digest := digestOf(spec)
+			var stored string
+			err = tx.QueryRowContext(ctx, `SELECT digest FROM postmortem_templates WHERE name = $1 AND version = $2`, t.Name, t.Version).Scan(&stored)
+			switch {
+			case err == nil && stored == digest:
+				continue
+			case err == nil:
+				return tsuna.Errorf(tsuna.ECONFLICT, "postmortem template %s version %d was applied before with other content; raise its version to %d (postmortems drafted from version %d keep naming it)",
+					t.Name, t.Version, t.Version+1, t.Version)
+			case !errors.Is(err, sql.ErrNoRows):
+				return fmt.Errorf("put postmortem template: %w", err)
+			}
+			var newest sql.NullInt64
+			if err := tx.QueryRowContext(ctx, `SELECT MAX(version) FROM postmortem_templates WHERE name = $1`, t.Name).Scan(&newest); err != nil {
+				return fmt.Errorf("put postmortem template: %w", err)
+			}
+			if newest.Valid && int(newest.Int64) > t.Version {
+				return tsuna.Errorf(tsuna.ECONFLICT, "postmortem template %s version %d is older than version %d already applied; raise its version above %d",
+					t.Name, t.Version, newest.Int64, newest.Int64)
+			}
+			added = append(added, t)
+			if dryRun {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO postmortem_templates (name, version, digest, spec, applied_by, applied_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				t.Name, t.Version, digest, string(spec), actor.Name, now); err != nil {
+				return fmt.Errorf("put postmortem template: %w", err)
+			}
+			recs = append(recs, actor.Record(now, "create", kindPMTemplate, fmt.Sprintf("%s/v%d", t.Name, t.Version), nil, spec))
+		}
+		if len(recs) == 0 {
+			return nil
+		}
+		return d.appendAudit(ctx, tx, recs)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return added, nil
+}
+
+// PostmortemTemplates returns the newest stored version of each
+// postmortem template, by name.
+func (d *DB) PostmortemTemplates(ctx context.Context) ([]catalog.PostmortemTemplate, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT t.spec FROM postmortem_templates t
+		WHERE t.version = (SELECT MAX(version) FROM postmortem_templates n WHERE n.name = t.name) ORDER BY t.name`)
+	if err != nil {
+		return nil, fmt.Errorf("read postmortem templates: %w", err)
+	}
+	list, err := scanSpecs[catalog.PostmortemTemplate](rows)
+	if err != nil {
+		return nil, fmt.Errorf("read postmortem templates: %w", err)
+	}
+	out := make([]catalog.PostmortemTemplate, len(list))
+	for i, t := range list {
+		out[i] = *t
+	}
+	return out, nil
+}
+
+// digestOf is the SHA-256 of a stored spec, in hex.
+func digestOf(spec []byte) string {
+	sum := sha256.Sum256(spec)
+	return hex.EncodeToString(sum[:])
 }

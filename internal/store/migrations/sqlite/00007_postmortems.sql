@@ -62,6 +62,18 @@ CREATE INDEX postmortem_actions_pm ON postmortem_actions (postmortem, id);
 CREATE INDEX postmortem_actions_team ON postmortem_actions (team, status, due);
 CREATE UNIQUE INDEX postmortem_actions_issue ON postmortem_actions (issue_repo, issue_number);
 
+-- Postmortem templates applied with the catalog: every version kept, so a
+-- postmortem's template version can be read; a version is never changed.
+CREATE TABLE postmortem_templates (
+    name       TEXT NOT NULL,
+    version    INTEGER NOT NULL,
+    digest     TEXT NOT NULL,
+    spec       TEXT NOT NULL,
+    applied_by TEXT NOT NULL,
+    applied_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (name, version)
+);
+
 -- Messages sent once by key (a digest per team and week, a welcome per
 -- member and team), across replicas and retries.
 CREATE TABLE sent_once (
@@ -78,6 +90,7 @@ CREATE TABLE audit_cursors (
 -- +goose Down
 DROP TABLE audit_cursors;
 DROP TABLE sent_once;
+DROP TABLE postmortem_templates;
 DROP TABLE postmortem_actions;
 DROP TABLE postmortems_fts;
 DROP TABLE postmortem_revisions;
