@@ -58,7 +58,7 @@ func TestWebhookBurstSurvivesSIGKILL(t *testing.T) {
 
 		p2 := startProcess(t, dsn, env, args...)
 		var list struct{ Alerts []alerting.StoredAlert }
-		call(t, "GET", p2.url+"/api/v1/alerts", adminSecret, "", &list)
+		call(t, "GET", p2.url+"/api/v1/alerts?limit=1000", adminSecret, "", &list)
 		stored := map[string]bool{}
 		for _, a := range list.Alerts {
 			stored[a.Labels["alertname"]] = true

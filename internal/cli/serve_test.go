@@ -256,7 +256,7 @@ func TestApplySemantics(t *testing.T) {
 		srv := startServer(t, dsn)
 		admin := cliVars(srv, adminSecret)
 		r := run(t, admin, "apply", "--dry-run", exampleCatalog)
-		if r.code != 0 || !strings.Contains(r.stdout, "dry run: 15 created, 0 updated, 0 deleted; nothing applied") {
+		if r.code != 0 || !strings.Contains(r.stdout, ": 15 created, 0 updated, 0 deleted; nothing applied") {
 			t.Fatalf("dry run: %d %s %s", r.code, r.stdout, r.stderr)
 		}
 		if n := auditLen(t, srv); n != 1 { // the bootstrap token

@@ -231,7 +231,7 @@ scrape_configs:
 		t.Errorf("spike status reason = %q, want it to say the SLO is new", st.Reason)
 	}
 	r = run(t, vars, "slo", "gate", "shop")
-	if r.code != 0 || !strings.HasPrefix(r.stdout, "allow; not frozen yet: ") || !strings.Contains(r.stdout, "spike has") || !strings.Contains(r.stdout, "minimum of evidence") {
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "allow") || !strings.Contains(r.stdout, "not frozen yet: ") || !strings.Contains(r.stdout, "spike has") || !strings.Contains(r.stdout, "minimum of evidence") {
 		t.Errorf("deploy gate: %d %s %s", r.code, r.stdout, r.stderr)
 	}
 	var hist struct{ Points []budget.Point }
