@@ -14,6 +14,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/auth"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/incident"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -202,6 +203,9 @@ type incidentData struct {
 	CSRF      string
 	NoteKey   string
 	Done      string
+	// Related are published postmortems of its services (with the
+	// postmortem pages).
+	Related []*postmortem.Postmortem
 }
 
 type namedTime struct {
@@ -251,6 +255,9 @@ func (c *Console) incidentPage(r *http.Request, p *Principal) (any, error) {
 	}
 	for _, name := range incident.TimestampNames {
 		d.Times = append(d.Times, namedTime{Name: timeNames[name], At: *inc.Timestamps.Field(name)})
+	}
+	if d.Related, err = c.pmRelated(r, inc.Services, inc.Postmortem); err != nil {
+		return nil, err
 	}
 	return d, nil
 }

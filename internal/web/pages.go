@@ -17,6 +17,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -214,6 +215,9 @@ type serviceData struct {
 	Gate       budget.Decision
 	Alerts     []alertRow
 	Missing    map[string]bool // dependencies not in the catalog
+	// Related are published postmortems of the service (with the
+	// postmortem pages).
+	Related []*postmortem.Postmortem
 }
 
 func (c *Console) service(r *http.Request, p *Principal) (any, error) {
@@ -243,6 +247,9 @@ func (c *Console) service(r *http.Request, p *Principal) (any, error) {
 		return nil, err
 	}
 	if d.Alerts, err = c.withDeliveries(r, alerts); err != nil {
+		return nil, err
+	}
+	if d.Related, err = c.pmRelated(r, []string{svc.Name}, ""); err != nil {
 		return nil, err
 	}
 	return d, nil

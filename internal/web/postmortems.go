@@ -716,3 +716,21 @@ func truncateText(s string, n int) string {
 	}
 	return s[:n]
 }
+
+// pmRelatedShown bounds the related postmortems a service or an incident
+// page lists.
+const pmRelatedShown = 5
+
+// pmRelated returns the published postmortems of services, leaving out
+// the postmortem named own (an incident's own), for the service and
+// incident pages; none without the postmortem pages.
+func (c *Console) pmRelated(r *http.Request, services []string, own string) ([]*postmortem.Postmortem, error) {
+	if c.pms == nil || len(services) == 0 {
+		return nil, nil
+	}
+	var exclude int64
+	if own != "" {
+		exclude, _ = postmortem.ParseRef(own)
+	}
+	return c.pms.Related(r.Context(), services, nil, exclude, pmRelatedShown)
+}

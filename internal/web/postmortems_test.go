@@ -203,6 +203,18 @@ func TestPostmortemPages(t *testing.T) {
 			t.Errorf("a viewer opens the draft: %d, want 404", resp.StatusCode)
 		}
 
+		// The service's page and the other incident of the service list it
+		// as related; its own incident links it, without listing it again.
+		if _, page := viewer.do("GET", "/services/invoice-worker", nil); !strings.Contains(page, `id="pmrelated-h"`) || !strings.Contains(page, `href="/postmortems/`+ref+`"`) {
+			t.Errorf("the service page does not list %s as related", ref)
+		}
+		if _, page := viewer.do("GET", "/incidents/"+c.draft.Incident, nil); !strings.Contains(page, `id="pmrelated-h"`) || !strings.Contains(page, `href="/postmortems/`+ref+`"`) {
+			t.Errorf("%s does not list %s as related", c.draft.Incident, ref)
+		}
+		if _, page := viewer.do("GET", "/incidents/"+c.published.Incident, nil); strings.Contains(page, `id="pmrelated-h"`) || !strings.Contains(page, `<a href="/postmortems/`+ref+`">`) {
+			t.Errorf("%s: its own postmortem listed as related, or not linked", c.published.Incident)
+		}
+
 		// The team's editor previews: the text rendered and its hints,
 		// nothing saved.
 		ed := newBrowser(t, c.url)
