@@ -21,6 +21,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/demo"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
 	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/server"
 	"github.com/tsuna-sre/tsuna/internal/store"
@@ -85,12 +86,13 @@ func startConsole(t *testing.T, dsn string) *console {
 	}
 	eval := budget.New(nil, db)
 	incidents := incident.New(db, incident.Options{})
-	rs := readiness.New(db, readiness.Options{SLO: eval, Alerts: db, Incidents: readiness.IncidentsOf(incidents), GateLevel: "bronze"})
+	rs := readiness.New(db, readiness.Options{SLO: eval, Alerts: db, Incidents: readiness.IncidentsOf(incidents)})
+	pms := postmortem.New(db, postmortem.Options{Incidents: incidents, Linker: incidents, Budget: eval, Jobs: db})
 	cons := web.New(web.Config{Store: db, Budget: eval, Demo: true, Logger: slog.New(slog.NewTextHandler(t.Output(), nil)),
-		Incidents: incidents, Readiness: rs})
+		Incidents: incidents, Readiness: rs, Postmortems: pms})
 	t.Cleanup(func() { cons.Close() })
 	srv := server.New(server.Config{Store: db, Budget: eval, Console: cons, Incidents: server.IncidentsConfig{Service: incidents},
-		Readiness: server.ReadinessConfig{Service: rs}})
+		Readiness: server.ReadinessConfig{Service: rs}, Postmortems: server.PostmortemsConfig{Service: pms}})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
