@@ -196,7 +196,9 @@ func New(cfg Config) *Server {
 		// tokens; described in docs/incidents.md, not the API document.
 		mux.Handle("POST /slack/", s.chat)
 	}
-	s.handler = s.requestID(s.observe(s.deadline(s.dispatch(mux))))
+	// observe wraps dispatch directly: the mux sets the route pattern on
+	// the request observe passes it, which a copy in between would hide.
+	s.handler = s.requestID(s.deadline(s.observe(s.dispatch(mux))))
 	return s
 }
 
