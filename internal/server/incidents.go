@@ -48,16 +48,10 @@ func (s *Server) declareIncident(w http.ResponseWriter, r *http.Request) {
 		d.Key = r.Header.Get("Idempotency-Key")
 	}
 	inc, created, err := svc.Declare(r.Context(), d, incidentActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
+	if err == nil {
+		w.Header().Set("Location", "/api/v1/incidents/"+inc.Ref)
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	w.Header().Set("Location", "/api/v1/incidents/"+inc.Ref)
-	writeJSON(w, status, inc)
+	s.reply(w, r, createdStatus(created), inc, err)
 }
 
 func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
@@ -85,60 +79,47 @@ func (s *Server) listIncidents(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := svc.List(r.Context(), f)
+	s.reply(w, r, http.StatusOK, api.IncidentList{Incidents: nonNil(list)}, err)
+}
+
+// incidentAt returns the incident service and the number of the path's
+// incident ({ref}); without either it answers the problem and returns a
+// nil service.
+func (s *Server) incidentAt(w http.ResponseWriter, r *http.Request) (*incident.Service, int64) {
+	svc := s.incidentsOf(w, r)
+	if svc == nil {
+		return nil, 0
+	}
+	n, err := incident.ParseRef(r.PathValue("ref"))
 	if err != nil {
 		s.error(w, r, err)
-		return
+		return nil, 0
 	}
-	writeJSON(w, http.StatusOK, api.IncidentList{Incidents: nonNil(list)})
+	return svc, n
 }
 
 func (s *Server) getIncident(w http.ResponseWriter, r *http.Request) {
-	svc := s.incidentsOf(w, r)
+	svc, n := s.incidentAt(w, r)
 	if svc == nil {
 		return
 	}
-	n, err := incident.ParseRef(r.PathValue("ref"))
-	if err == nil {
-		var inc *incident.Incident
-		if inc, err = svc.Get(r.Context(), n); err == nil {
-			writeJSON(w, http.StatusOK, inc)
-			return
-		}
-	}
-	s.error(w, r, err)
+	inc, err := svc.Get(r.Context(), n)
+	s.reply(w, r, http.StatusOK, inc, err)
 }
 
 func (s *Server) updateIncident(w http.ResponseWriter, r *http.Request) {
-	svc := s.incidentsOf(w, r)
+	svc, n := s.incidentAt(w, r)
 	if svc == nil {
 		return
 	}
-	n, err := incident.ParseRef(r.PathValue("ref"))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	var c incident.Change
-	if err := s.decode(w, r, &c); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	inc, err := svc.Update(r.Context(), n, c, incidentActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, inc)
+	decodeCall(s, w, r, http.StatusOK, func(c incident.Change) (*incident.Incident, error) {
+		return svc.Update(r.Context(), n, c, incidentActor(r))
+	})
 }
 
 func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request) {
-	svc := s.incidentsOf(w, r)
+	svc, n := s.incidentAt(w, r)
 	if svc == nil {
-		return
-	}
-	n, err := incident.ParseRef(r.PathValue("ref"))
-	if err != nil {
-		s.error(w, r, err)
 		return
 	}
 	format := r.URL.Query().Get("format")
@@ -165,38 +146,23 @@ func (s *Server) incidentTimeline(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) addTimelineEntry(w http.ResponseWriter, r *http.Request) {
-	svc := s.incidentsOf(w, r)
+	svc, n := s.incidentAt(w, r)
 	if svc == nil {
 		return
 	}
-	n, err := incident.ParseRef(r.PathValue("ref"))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	var req api.TimelineRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	var at time.Time
-	if req.Time != nil {
-		at = *req.Time
-	}
-	var inc *incident.Incident
-	switch req.Kind {
-	case api.EntryNote:
-		inc, err = svc.Note(r.Context(), n, req.Text, at, "", incidentActor(r))
-	case api.EntryUpdate:
-		inc, err = svc.PostUpdate(r.Context(), n, req.Text, at, incidentActor(r))
-	default:
-		err = tsuna.Errorf(tsuna.EINVALID, "kind: %q; use note or update", req.Kind)
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, inc)
+	decodeCall(s, w, r, http.StatusCreated, func(req api.TimelineRequest) (*incident.Incident, error) {
+		var at time.Time
+		if req.Time != nil {
+			at = *req.Time
+		}
+		switch req.Kind {
+		case api.EntryNote:
+			return svc.Note(r.Context(), n, req.Text, at, "", incidentActor(r))
+		case api.EntryUpdate:
+			return svc.PostUpdate(r.Context(), n, req.Text, at, incidentActor(r))
+		}
+		return nil, tsuna.Errorf(tsuna.EINVALID, "kind: %q; use note or update", req.Kind)
+	})
 }
 
 func (s *Server) incidentMetrics(w http.ResponseWriter, r *http.Request) {
@@ -225,11 +191,7 @@ func (s *Server) incidentMetrics(w http.ResponseWriter, r *http.Request) {
 		by = incident.BySeverity
 	}
 	rep, err := svc.Metrics(r.Context(), since, until, by)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, rep)
+	s.reply(w, r, http.StatusOK, rep, err)
 }
 
 func (s *Server) incidentSeverities(w http.ResponseWriter, r *http.Request) {

@@ -28,19 +28,11 @@ func (s *Server) listOutbox(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msgs, err := s.store.OutboxMessages(r.Context(), f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.OutboxList{Messages: nonNil(msgs)})
+	s.reply(w, r, http.StatusOK, api.OutboxList{Messages: nonNil(msgs)}, err)
 }
 
 // outboxStats summarises the outbox: the figures /metrics exports.
 func (s *Server) outboxStats(w http.ResponseWriter, r *http.Request) {
 	st, err := s.store.OutboxStats(r.Context(), time.Now())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, st)
+	s.reply(w, r, http.StatusOK, st, err)
 }

@@ -78,16 +78,10 @@ func (s *Server) draftPostmortem(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, created, err := svc.Draft(r.Context(), req, postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
+	if err == nil {
+		w.Header().Set("Location", "/api/v1/postmortems/"+p.Ref)
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
-	}
-	w.Header().Set("Location", "/api/v1/postmortems/"+p.Ref)
-	writeJSON(w, status, p)
+	s.reply(w, r, createdStatus(created), p, err)
 }
 
 // postmortemFilter reads the library's filters from the query.
@@ -123,11 +117,7 @@ func (s *Server) listPostmortems(w http.ResponseWriter, r *http.Request) {
 	} else {
 		list, err = svc.List(r.Context(), f, postmortemActor(r))
 	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.PostmortemList{Postmortems: nonNil(list)})
+	s.reply(w, r, http.StatusOK, api.PostmortemList{Postmortems: nonNil(list)}, err)
 }
 
 func (s *Server) searchPostmortems(w http.ResponseWriter, r *http.Request) {
@@ -142,11 +132,7 @@ func (s *Server) searchPostmortems(w http.ResponseWriter, r *http.Request) {
 	}
 	q := r.URL.Query().Get("q")
 	hits, err := svc.Search(r.Context(), q, f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.SearchResults{Query: q, Hits: nonNil(hits)})
+	s.reply(w, r, http.StatusOK, api.SearchResults{Query: q, Hits: nonNil(hits)}, err)
 }
 
 func (s *Server) getPostmortem(w http.ResponseWriter, r *http.Request) {
@@ -184,17 +170,9 @@ func (s *Server) editPostmortem(w http.ResponseWriter, r *http.Request) {
 	if svc == nil {
 		return
 	}
-	var c postmortem.Change
-	if err := s.decode(w, r, &c); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	p, err := svc.Edit(r.Context(), r.PathValue("ref"), c, postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	decodeCall(s, w, r, http.StatusOK, func(c postmortem.Change) (*postmortem.Postmortem, error) {
+		return svc.Edit(r.Context(), r.PathValue("ref"), c, postmortemActor(r))
+	})
 }
 
 func (s *Server) postmortemStatus(w http.ResponseWriter, r *http.Request) {
@@ -202,29 +180,18 @@ func (s *Server) postmortemStatus(w http.ResponseWriter, r *http.Request) {
 	if svc == nil {
 		return
 	}
-	var req api.StatusRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	ref, a := r.PathValue("ref"), postmortemActor(r)
-	var p *postmortem.Postmortem
-	var err error
-	switch req.Status {
-	case postmortem.StatusInReview:
-		p, err = svc.Review(r.Context(), ref, req.Reviewers, a)
-	case postmortem.StatusPublished:
-		p, err = svc.Publish(r.Context(), ref, a)
-	case postmortem.StatusDraft:
-		p, err = svc.Reopen(r.Context(), ref, a)
-	default:
-		err = tsuna.Errorf(tsuna.EINVALID, "status: %q; use in_review, published or draft", req.Status)
-	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	decodeCall(s, w, r, http.StatusOK, func(req api.StatusRequest) (*postmortem.Postmortem, error) {
+		ref, a := r.PathValue("ref"), postmortemActor(r)
+		switch req.Status {
+		case postmortem.StatusInReview:
+			return svc.Review(r.Context(), ref, req.Reviewers, a)
+		case postmortem.StatusPublished:
+			return svc.Publish(r.Context(), ref, a)
+		case postmortem.StatusDraft:
+			return svc.Reopen(r.Context(), ref, a)
+		}
+		return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use in_review, published or draft", req.Status)
+	})
 }
 
 func (s *Server) exportPostmortem(w http.ResponseWriter, r *http.Request) {
@@ -238,11 +205,7 @@ func (s *Server) exportPostmortem(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Retry-After", strconv.Itoa(max(1, int(time.Until(rl.Until).Seconds()))))
 		err = tsuna.Errorf(tsuna.EUNAVAILABLE, "%s", rl.Error())
 	}
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, p)
+	s.reply(w, r, http.StatusOK, p, err)
 }
 
 func (s *Server) postmortemRevisions(w http.ResponseWriter, r *http.Request) {
@@ -251,11 +214,7 @@ func (s *Server) postmortemRevisions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	revs, err := svc.Revisions(r.Context(), r.PathValue("ref"), postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.RevisionList{Revisions: nonNil(revs)})
+	s.reply(w, r, http.StatusOK, api.RevisionList{Revisions: nonNil(revs)}, err)
 }
 
 func (s *Server) postmortemActions(w http.ResponseWriter, r *http.Request) {
@@ -264,11 +223,7 @@ func (s *Server) postmortemActions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acts, err := svc.PostmortemActions(r.Context(), r.PathValue("ref"), postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ActionList{Actions: nonNil(acts)})
+	s.reply(w, r, http.StatusOK, api.ActionList{Actions: nonNil(acts)}, err)
 }
 
 func (s *Server) addAction(w http.ResponseWriter, r *http.Request) {
@@ -276,17 +231,9 @@ func (s *Server) addAction(w http.ResponseWriter, r *http.Request) {
 	if svc == nil {
 		return
 	}
-	var na postmortem.NewAction
-	if err := s.decode(w, r, &na); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	a, err := svc.AddAction(r.Context(), r.PathValue("ref"), na, postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusCreated, a)
+	decodeCall(s, w, r, http.StatusCreated, func(na postmortem.NewAction) (*postmortem.Action, error) {
+		return svc.AddAction(r.Context(), r.PathValue("ref"), na, postmortemActor(r))
+	})
 }
 
 func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
@@ -312,11 +259,7 @@ func (s *Server) listActions(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	acts, err := svc.Actions(r.Context(), f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ActionList{Actions: nonNil(acts)})
+	s.reply(w, r, http.StatusOK, api.ActionList{Actions: nonNil(acts)}, err)
 }
 
 func (s *Server) updateAction(w http.ResponseWriter, r *http.Request) {
@@ -329,17 +272,9 @@ func (s *Server) updateAction(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "id: %q is not an action number", r.PathValue("id")))
 		return
 	}
-	var c postmortem.ActionChange
-	if err := s.decode(w, r, &c); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	a, err := svc.UpdateAction(r.Context(), id, c, postmortemActor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a)
+	decodeCall(s, w, r, http.StatusOK, func(c postmortem.ActionChange) (*postmortem.Action, error) {
+		return svc.UpdateAction(r.Context(), id, c, postmortemActor(r))
+	})
 }
 
 func (s *Server) postmortemHints(w http.ResponseWriter, r *http.Request) {
@@ -347,16 +282,12 @@ func (s *Server) postmortemHints(w http.ResponseWriter, r *http.Request) {
 	if svc == nil {
 		return
 	}
-	var req api.HintsRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	if len(req.Body) > postmortem.MaxBody {
-		s.error(w, r, tsuna.Errorf(tsuna.EINVALID, "body: %d bytes, over the limit of %d", len(req.Body), postmortem.MaxBody))
-		return
-	}
-	writeJSON(w, http.StatusOK, api.HintsResponse{HTML: string(postmortem.HTML(req.Body)), Hints: nonNil(postmortem.Hints(req.Body, svc.Phrases()))})
+	decodeCall(s, w, r, http.StatusOK, func(req api.HintsRequest) (api.HintsResponse, error) {
+		if len(req.Body) > postmortem.MaxBody {
+			return api.HintsResponse{}, tsuna.Errorf(tsuna.EINVALID, "body: %d bytes, over the limit of %d", len(req.Body), postmortem.MaxBody)
+		}
+		return api.HintsResponse{HTML: string(postmortem.HTML(req.Body)), Hints: nonNil(postmortem.Hints(req.Body, svc.Phrases()))}, nil
+	})
 }
 
 func (s *Server) onboardingPreview(w http.ResponseWriter, r *http.Request) {
@@ -375,11 +306,7 @@ func (s *Server) onboardingPreview(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	msg, err := svc.WelcomeMessage(r.Context(), team, nil)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.OnboardingPreview{Team: team.Name, Message: msg})
+	s.reply(w, r, http.StatusOK, api.OnboardingPreview{Team: team.Name, Message: msg}, err)
 }
 
 // githubHook receives GitHub's issues webhook: a closed issue closes the

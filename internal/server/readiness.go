@@ -67,12 +67,16 @@ func (s *Server) view(rs *readiness.Service, rev *readiness.Review) api.ReviewVi
 	return api.ReviewView{Review: rev, Items: nonNil(items), Summary: sum}
 }
 
-func (s *Server) openReview(w http.ResponseWriter, r *http.Request) {
+// changeReview reads the request's body into an In and, when the caller
+// may change the review of the path's service ({name}), answers with the
+// view of the review change returns: 201 when change made it, 200 when it
+// was there already.
+func changeReview[In any](s *Server, w http.ResponseWriter, r *http.Request, change func(rs *readiness.Service, name string, req In) (rev *readiness.Review, created bool, err error)) {
 	rs := s.readinessOf(w, r)
 	if rs == nil {
 		return
 	}
-	var req api.ReviewRequest
+	var req In
 	if err := s.decode(w, r, &req); err != nil {
 		s.error(w, r, err)
 		return
@@ -82,88 +86,57 @@ func (s *Server) openReview(w http.ResponseWriter, r *http.Request) {
 		s.error(w, r, err)
 		return
 	}
-	rev, created, err := rs.Open(r.Context(), name, req.Checklist, actor(r))
+	rev, created, err := change(rs, name, req)
 	if err != nil {
 		s.error(w, r, err)
 		return
 	}
-	status := http.StatusOK
-	if created {
-		status = http.StatusCreated
+	writeJSON(w, createdStatus(created), s.view(rs, rev))
+}
+
+// currentReview answers with what show makes of the current review of the
+// path's service ({name}) on the query's checklist.
+func (s *Server) currentReview(w http.ResponseWriter, r *http.Request, show func(*readiness.Service, *readiness.Review) any) {
+	rs := s.readinessOf(w, r)
+	if rs == nil {
+		return
 	}
-	writeJSON(w, status, s.view(rs, rev))
+	rev, err := rs.Current(r.Context(), r.PathValue("name"), r.URL.Query().Get("checklist"), actor(r))
+	if err != nil {
+		s.error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, show(rs, rev))
+}
+
+func (s *Server) openReview(w http.ResponseWriter, r *http.Request) {
+	changeReview(s, w, r, func(rs *readiness.Service, name string, req api.ReviewRequest) (*readiness.Review, bool, error) {
+		return rs.Open(r.Context(), name, req.Checklist, actor(r))
+	})
 }
 
 func (s *Server) getReview(w http.ResponseWriter, r *http.Request) {
-	rs := s.readinessOf(w, r)
-	if rs == nil {
-		return
-	}
-	rev, err := rs.Current(r.Context(), r.PathValue("name"), r.URL.Query().Get("checklist"), actor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.view(rs, rev))
+	s.currentReview(w, r, func(rs *readiness.Service, rev *readiness.Review) any { return s.view(rs, rev) })
 }
 
 func (s *Server) answerReview(w http.ResponseWriter, r *http.Request) {
-	rs := s.readinessOf(w, r)
-	if rs == nil {
-		return
-	}
-	var req api.AnswerRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	name := r.PathValue("name")
-	if err := s.mayChangeReview(r, name); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	rev, err := rs.Answer(r.Context(), name, req.Checklist, readiness.Answer{Item: req.Item, State: req.State, Comment: req.Comment, Evidence: req.Evidence}, actor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.view(rs, rev))
+	changeReview(s, w, r, func(rs *readiness.Service, name string, req api.AnswerRequest) (*readiness.Review, bool, error) {
+		rev, err := rs.Answer(r.Context(), name, req.Checklist, readiness.Answer{Item: req.Item, State: req.State, Comment: req.Comment, Evidence: req.Evidence}, actor(r))
+		return rev, false, err
+	})
 }
 
 func (s *Server) closeReview(w http.ResponseWriter, r *http.Request) {
-	rs := s.readinessOf(w, r)
-	if rs == nil {
-		return
-	}
-	var req api.CloseRequest
-	if err := s.decode(w, r, &req); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	name := r.PathValue("name")
-	if err := s.mayChangeReview(r, name); err != nil {
-		s.error(w, r, err)
-		return
-	}
-	rev, err := rs.Close(r.Context(), name, req.Checklist, req.Feedback, actor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, s.view(rs, rev))
+	changeReview(s, w, r, func(rs *readiness.Service, name string, req api.CloseRequest) (*readiness.Review, bool, error) {
+		rev, err := rs.Close(r.Context(), name, req.Checklist, req.Feedback, actor(r))
+		return rev, false, err
+	})
 }
 
 func (s *Server) exportReview(w http.ResponseWriter, r *http.Request) {
-	rs := s.readinessOf(w, r)
-	if rs == nil {
-		return
-	}
-	rev, err := rs.Current(r.Context(), r.PathValue("name"), r.URL.Query().Get("checklist"), actor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ReviewExport{Body: readiness.Export(rev, time.Now())})
+	s.currentReview(w, r, func(_ *readiness.Service, rev *readiness.Review) any {
+		return api.ReviewExport{Body: readiness.Export(rev, time.Now())}
+	})
 }
 
 func (s *Server) readinessScorecard(w http.ResponseWriter, r *http.Request) {
@@ -182,14 +155,10 @@ func (s *Server) readinessScorecard(w http.ResponseWriter, r *http.Request) {
 		f.Tier = n
 	}
 	rows, err := rs.Scorecard(r.Context(), f)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
 	if f.Checklist == "" {
 		f.Checklist = readiness.DefaultChecklistName
 	}
-	writeJSON(w, http.StatusOK, api.Scorecard{Checklist: f.Checklist, Services: rows})
+	s.reply(w, r, http.StatusOK, api.Scorecard{Checklist: f.Checklist, Services: rows}, err)
 }
 
 func (s *Server) listChecklists(w http.ResponseWriter, r *http.Request) {
@@ -198,11 +167,7 @@ func (s *Server) listChecklists(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := rs.Checklists(r.Context())
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.ChecklistList{Checklists: list})
+	s.reply(w, r, http.StatusOK, api.ChecklistList{Checklists: list}, err)
 }
 
 func (s *Server) checklistFeedback(w http.ResponseWriter, r *http.Request) {
@@ -211,11 +176,7 @@ func (s *Server) checklistFeedback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := rs.Feedback(r.Context(), r.PathValue("name"))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.FeedbackList{Feedback: list})
+	s.reply(w, r, http.StatusOK, api.FeedbackList{Feedback: list}, err)
 }
 
 // applyChecklists stores the checklists of an applied catalog; with check,

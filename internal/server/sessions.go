@@ -48,11 +48,7 @@ func (s *Server) listSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := st.Sessions(r.Context(), who, ended)
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, api.SessionList{Sessions: nonNil(list)})
+	s.reply(w, r, http.StatusOK, api.SessionList{Sessions: nonNil(list)}, err)
 }
 
 // revokeSession ends a console session: one of the caller's own, or any
@@ -75,9 +71,5 @@ func (s *Server) revokeSession(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sess, err := st.RevokeSession(r.Context(), id, actor(r))
-	if err != nil {
-		s.error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, sess)
+	s.reply(w, r, http.StatusOK, sess, err)
 }
