@@ -86,7 +86,7 @@ func (d *DB) recordNotification(ctx context.Context, tx *sql.Tx, n alerting.Noti
 // Alerts returns the alerts matching f, most recently changed first.
 func (d *DB) Alerts(ctx context.Context, f alerting.Filter) ([]alerting.StoredAlert, error) {
 	w := alertWhere(f)
-	q := `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at FROM alerts` + w.clause()
+	q := `SELECT ` + alertColumns + ` FROM alerts` + w.clause()
 	limit := f.Limit
 	if limit <= 0 {
 		limit = 500
@@ -98,22 +98,33 @@ func (d *DB) Alerts(ctx context.Context, f alerting.Filter) ([]alerting.StoredAl
 	defer rows.Close()
 	var out []alerting.StoredAlert
 	for rows.Next() {
-		var a alerting.StoredAlert
-		var ends sql.NullTime
-		var labels, ann string
-		if err := rows.Scan(&a.Fingerprint, &a.Status, &a.StartsAt, &ends, &labels, &ann, &a.GeneratorURL, &a.GroupKey, &a.Service, &a.Team, &a.Channel, &a.Routed, &a.UpdatedAt); err != nil {
+		a, err := scanAlert(rows)
+		if err != nil {
 			return nil, fmt.Errorf("list alerts: %w", err)
 		}
-		if ends.Valid {
-			t := ends.Time.UTC()
-			a.EndsAt = &t
-		}
-		a.StartsAt, a.UpdatedAt = a.StartsAt.UTC(), a.UpdatedAt.UTC()
-		json.Unmarshal([]byte(labels), &a.Labels)
-		json.Unmarshal([]byte(ann), &a.Annotations)
 		out = append(out, a)
 	}
 	return out, rows.Err()
+}
+
+const alertColumns = `fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at`
+
+// scanAlert reads a row of alertColumns.
+func scanAlert(s interface{ Scan(...any) error }) (alerting.StoredAlert, error) {
+	var a alerting.StoredAlert
+	var ends sql.NullTime
+	var labels, ann string
+	if err := s.Scan(&a.Fingerprint, &a.Status, &a.StartsAt, &ends, &labels, &ann, &a.GeneratorURL, &a.GroupKey, &a.Service, &a.Team, &a.Channel, &a.Routed, &a.UpdatedAt); err != nil {
+		return a, err
+	}
+	if ends.Valid {
+		t := ends.Time.UTC()
+		a.EndsAt = &t
+	}
+	a.StartsAt, a.UpdatedAt = a.StartsAt.UTC(), a.UpdatedAt.UTC()
+	json.Unmarshal([]byte(labels), &a.Labels)
+	json.Unmarshal([]byte(ann), &a.Annotations)
+	return a, nil
 }
 
 // CountAlerts returns how many alerts match f, ignoring its paging.

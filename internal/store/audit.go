@@ -57,12 +57,7 @@ func (d *DB) AuditRecords(ctx context.Context, f audit.Filter) ([]audit.Record, 
 	if f.Name != "" {
 		w.add("name = $%d", f.Name)
 	}
-	if !f.Since.IsZero() {
-		w.add("time >= $%d", f.Since.UTC())
-	}
-	if !f.Until.IsZero() {
-		w.add("time < $%d", f.Until.UTC())
-	}
+	w.during("time", f.Since, f.Until)
 	if f.Before > 0 {
 		w.add("seq < $%d", f.Before)
 	}

@@ -15,7 +15,6 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/incident"
-	"github.com/tsuna-sre/tsuna/internal/jobs"
 )
 
 // KindIncident is the audit kind of incident changes.
@@ -210,21 +209,8 @@ func (d *DB) applyMutation(ctx context.Context, tx *sql.Tx, inc *incident.Incide
 		}
 	}
 	for _, j := range m.Jobs {
-		if err := j.Validate(); err != nil {
+		if _, err := enqueueJob(ctx, tx, j, now); err != nil {
 			return false, err
-		}
-		runAt := now
-		if !j.RunAt.IsZero() {
-			runAt = j.RunAt.UTC().Truncate(time.Microsecond)
-		}
-		maxAttempts := j.MaxAttempts
-		if maxAttempts == 0 {
-			maxAttempts = jobs.DefaultMaxAttempts
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, state, run_at, payload, max_attempts, created_at)
-			VALUES ($1, $2, 'pending', $3, $4, $5, $6) ON CONFLICT (kind, key) DO NOTHING`,
-			j.Kind, j.Key, runAt, string(j.Payload), maxAttempts, now); err != nil {
-			return false, fmt.Errorf("enqueue job: %w", err)
 		}
 	}
 	if m.Action == "" {
@@ -291,12 +277,7 @@ func (d *DB) Incidents(ctx context.Context, f incident.Filter) ([]*incident.Inci
 	if f.Service != "" {
 		w.add("i.number IN (SELECT number FROM incident_services WHERE service = $%d)", f.Service)
 	}
-	if !f.Since.IsZero() {
-		w.add("i.reported_at >= $%d", f.Since.UTC())
-	}
-	if !f.Until.IsZero() {
-		w.add("i.reported_at < $%d", f.Until.UTC())
-	}
+	w.during("i.reported_at", f.Since, f.Until)
 	if f.Before > 0 {
 		w.add("i.number < $%d", f.Before)
 	}
@@ -357,24 +338,13 @@ func (d *DB) Timeline(ctx context.Context, number int64, f incident.TimelineFilt
 
 // AlertByFingerprint returns the latest stored alert of fingerprint.
 func (d *DB) AlertByFingerprint(ctx context.Context, fingerprint string) (*alerting.StoredAlert, error) {
-	var a alerting.StoredAlert
-	var ends sql.NullTime
-	var labels, ann string
-	err := d.db.QueryRowContext(ctx, `SELECT fingerprint, status, starts_at, ends_at, labels, annotations, generator_url, group_key, service, team, channel, routed, updated_at
-		FROM alerts WHERE fingerprint = $1 ORDER BY starts_at DESC LIMIT 1`, fingerprint).
-		Scan(&a.Fingerprint, &a.Status, &a.StartsAt, &ends, &labels, &ann, &a.GeneratorURL, &a.GroupKey, &a.Service, &a.Team, &a.Channel, &a.Routed, &a.UpdatedAt)
+	a, err := scanAlert(d.db.QueryRowContext(ctx, `SELECT `+alertColumns+`
+		FROM alerts WHERE fingerprint = $1 ORDER BY starts_at DESC LIMIT 1`, fingerprint))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, tsuna.Errorf(tsuna.ENOTFOUND, "no alert with fingerprint %q; tsuna alerts list shows the stored ones", fingerprint)
 	} else if err != nil {
 		return nil, fmt.Errorf("read alert: %w", err)
 	}
-	if ends.Valid {
-		t := ends.Time.UTC()
-		a.EndsAt = &t
-	}
-	a.StartsAt, a.UpdatedAt = a.StartsAt.UTC(), a.UpdatedAt.UTC()
-	json.Unmarshal([]byte(labels), &a.Labels)
-	json.Unmarshal([]byte(ann), &a.Annotations)
 	return &a, nil
 }
 

@@ -23,10 +23,25 @@ var (
 // Enqueue adds j as a pending job and reports whether it was added: false
 // when a job of its kind and key exists, in any state, which is kept.
 func (d *DB) Enqueue(ctx context.Context, j jobs.Job) (bool, error) {
-	if err := j.Validate(); err != nil {
+	res, err := enqueueJob(ctx, d.db, j, d.nowUTC())
+	if err != nil {
 		return false, err
 	}
-	now := d.nowUTC()
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("enqueue job: %w", err)
+	}
+	return n > 0, nil
+}
+
+// enqueueJob validates j and inserts it through q as a pending job made
+// at now, unless a job of its kind and key exists (then it inserts no row).
+func enqueueJob(ctx context.Context, q interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, j jobs.Job, now time.Time) (sql.Result, error) {
+	if err := j.Validate(); err != nil {
+		return nil, err
+	}
 	runAt := now
 	if !j.RunAt.IsZero() {
 		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
@@ -35,17 +50,13 @@ func (d *DB) Enqueue(ctx context.Context, j jobs.Job) (bool, error) {
 	if maxAttempts == 0 {
 		maxAttempts = jobs.DefaultMaxAttempts
 	}
-	res, err := d.db.ExecContext(ctx, `INSERT INTO jobs (kind, key, state, run_at, payload, max_attempts, created_at)
+	res, err := q.ExecContext(ctx, `INSERT INTO jobs (kind, key, state, run_at, payload, max_attempts, created_at)
 		VALUES ($1, $2, 'pending', $3, $4, $5, $6) ON CONFLICT (kind, key) DO NOTHING`,
 		j.Kind, j.Key, runAt, string(j.Payload), maxAttempts, now)
 	if err != nil {
-		return false, fmt.Errorf("enqueue job: %w", err)
+		return nil, fmt.Errorf("enqueue job: %w", err)
 	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return false, fmt.Errorf("enqueue job: %w", err)
-	}
-	return n > 0, nil
+	return res, nil
 }
 
 const jobColumns = `id, kind, key, state, run_at, payload, attempts, max_attempts, last_error`

@@ -75,11 +75,7 @@ func (d *DB) Checklist(ctx context.Context, name string) (*catalog.Checklist, er
 	return d.checklistVersion(ctx, d.db, name, 0)
 }
 
-type rowQueryer interface {
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-}
-
-func (d *DB) checklistVersion(ctx context.Context, q rowQueryer, name string, version int) (*catalog.Checklist, error) {
+func (d *DB) checklistVersion(ctx context.Context, q queryer, name string, version int) (*catalog.Checklist, error) {
 	var spec string
 	var err error
 	if version == 0 {

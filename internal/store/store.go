@@ -232,6 +232,17 @@ func (f *filter) add(cond string, v any) {
 	f.where = append(f.where, fmt.Sprintf(cond, len(f.args)))
 }
 
+// during adds the half-open window [since, until) on column, each bound
+// when it is set.
+func (f *filter) during(column string, since, until time.Time) {
+	if !since.IsZero() {
+		f.add(column+" >= $%d", since.UTC())
+	}
+	if !until.IsZero() {
+		f.add(column+" < $%d", until.UTC())
+	}
+}
+
 // clause returns " WHERE a AND b", or "" without conditions.
 func (f *filter) clause() string {
 	if len(f.where) == 0 {
