@@ -1,13 +1,8 @@
 package cli_test
 
 import (
-	"fmt"
-	"net/http"
-	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 
 	"github.com/tsuna-sre/tsuna/internal/promtest"
@@ -24,46 +19,7 @@ func TestPrometheusAlertmanagerTsunaSlack(t *testing.T) {
 	fake := newSlackFake(t)
 	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", exampleCatalog, "--alertmanager-token", amSecret,
 		"--slack-token", fake.Token(), "--slack-api-url", fake.URL()+"/api/")
-
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "token")
-	os.WriteFile(creds, []byte(amSecret), 0o600)
-	base := filepath.Join(dir, "base.yml")
-	os.WriteFile(base, []byte("route:\n  receiver: tsuna-fallback\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"), 0o644)
-	amConfig := filepath.Join(dir, "am.yml")
-	if r := run(t, nil, "alertmanager", "config", "-i", exampleCatalog, "--base", base, "--webhook-url", srv.url+"/hooks/alertmanager",
-		"--credentials-file", creds, "-o", amConfig); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
-	cfg, _ := os.ReadFile(amConfig)
-	am := promtest.StartAlertmanager(t, string(cfg))
-
-	var down atomic.Bool
-	down.Store(true)
-	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		up := 1
-		if down.Load() {
-			up = 0
-		}
-		fmt.Fprintf(w, "checkout_up %d\n", up)
-	}))
-	defer exporter.Close()
-	rules := `groups:
-  - name: checkout
-    rules:
-      - alert: CheckoutDown
-        expr: checkout_up == 0
-        labels: {severity: page, service: checkout-api, team: payments}
-        annotations: {summary: "Checkout is down", description: "The probe fails."}
-`
-	prom := promtest.Start(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
-rule_files: ["rules/*.yaml"]
-alerting:
-  alertmanagers: [{static_configs: [{targets: [%q]}]}]
-scrape_configs:
-  - job_name: checkout
-    static_configs: [{targets: [%q]}]
-`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(exporter.URL, "http://")), map[string][]byte{"checkout.yaml": []byte(rules)})
+	prom, am, down := checkoutAlerts(t, srv, `{summary: "Checkout is down", description: "The probe fails."}`)
 
 	logs := func() string {
 		return "prometheus:\n" + prom.Log() + "\nalertmanager:\n" + am.Log() + "\ntsuna:\n" + srv.stderr.String()

@@ -4,20 +4,24 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/cli"
 	"github.com/tsuna-sre/tsuna/internal/openapitest"
 	"github.com/tsuna-sre/tsuna/internal/pgtest"
+	"github.com/tsuna-sre/tsuna/internal/promtest"
 )
 
 // adminSecret is the bootstrap admin token of every test server.
@@ -143,6 +147,71 @@ func startServer(t *testing.T, db string, extra ...string) *testServer {
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// newToken creates a token on srv as its admin, with name and role (an
+// editor of team when team is not empty), and returns its secret.
+func newToken(t *testing.T, srv *testServer, name, role, team string) string {
+	t.Helper()
+	args := []string{"token", "create", "--name", name, "--role", role}
+	if team != "" {
+		args = append(args, "--team", team)
+	}
+	r := run(t, cliVars(srv, adminSecret), args...)
+	if r.code != 0 {
+		t.Fatalf("token create %s: %d %s", name, r.code, r.stderr)
+	}
+	return strings.TrimSpace(r.stdout)
+}
+
+// checkoutAlerts runs the alert path's real peers in front of srv: an
+// exporter of checkout_up, down while the returned flag is true (as it
+// starts); Debian's Prometheus with the rule CheckoutDown (severity page,
+// service checkout-api, team payments) carrying annotations, a YAML flow
+// mapping; and Debian's Alertmanager, configured by `tsuna alertmanager
+// config` to call srv with amSecret.
+func checkoutAlerts(t *testing.T, srv *testServer, annotations string) (*promtest.Prometheus, *promtest.Alertmanager, *atomic.Bool) {
+	t.Helper()
+	dir := t.TempDir()
+	creds := filepath.Join(dir, "token")
+	os.WriteFile(creds, []byte(amSecret), 0o600)
+	base := filepath.Join(dir, "base.yml")
+	os.WriteFile(base, []byte("route:\n  receiver: tsuna-fallback\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"), 0o644)
+	amConfig := filepath.Join(dir, "am.yml")
+	if r := run(t, nil, "alertmanager", "config", "-i", exampleCatalog, "--base", base, "--webhook-url", srv.url+"/hooks/alertmanager",
+		"--credentials-file", creds, "-o", amConfig); r.code != 0 {
+		t.Fatal(r.stderr)
+	}
+	cfg, _ := os.ReadFile(amConfig)
+	am := promtest.StartAlertmanager(t, string(cfg))
+
+	down := new(atomic.Bool)
+	down.Store(true)
+	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		up := 1
+		if down.Load() {
+			up = 0
+		}
+		fmt.Fprintf(w, "checkout_up %d\n", up)
+	}))
+	t.Cleanup(exporter.Close)
+	rules := `groups:
+  - name: checkout
+    rules:
+      - alert: CheckoutDown
+        expr: checkout_up == 0
+        labels: {severity: page, service: checkout-api, team: payments}
+        annotations: ` + annotations + `
+`
+	prom := promtest.Start(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
+rule_files: ["rules/*.yaml"]
+alerting:
+  alertmanagers: [{static_configs: [{targets: [%q]}]}]
+scrape_configs:
+  - job_name: checkout
+    static_configs: [{targets: [%q]}]
+`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(exporter.URL, "http://")), map[string][]byte{"checkout.yaml": []byte(rules)})
+	return prom, am, down
 }
 
 // call makes an HTTP request with a bearer token (none if empty) and

@@ -2,15 +2,12 @@ package cli_test
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -85,45 +82,7 @@ func TestDeclareFromFiringAlert(t *testing.T) {
 	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", exampleCatalog, "--alertmanager-token", amSecret,
 		"--slack-token", fake.Token(), "--slack-api-url", fake.URL()+"/api/", "--slack-signing-secret", slackSecret)
 	direct := "http://" + srv.addr
-
-	dir := t.TempDir()
-	creds := filepath.Join(dir, "token")
-	os.WriteFile(creds, []byte(amSecret), 0o600)
-	base := filepath.Join(dir, "base.yml")
-	os.WriteFile(base, []byte("route:\n  receiver: tsuna-fallback\n  group_by: [alertname, service]\n  group_wait: 1s\n  group_interval: 1s\n  repeat_interval: 1h\n"), 0o644)
-	amConfig := filepath.Join(dir, "am.yml")
-	if r := run(t, nil, "alertmanager", "config", "-i", exampleCatalog, "--base", base, "--webhook-url", srv.url+"/hooks/alertmanager",
-		"--credentials-file", creds, "-o", amConfig); r.code != 0 {
-		t.Fatal(r.stderr)
-	}
-	cfg, _ := os.ReadFile(amConfig)
-	am := promtest.StartAlertmanager(t, string(cfg))
-	var down atomic.Bool
-	down.Store(true)
-	exporter := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		up := 1
-		if down.Load() {
-			up = 0
-		}
-		fmt.Fprintf(w, "checkout_up %d\n", up)
-	}))
-	defer exporter.Close()
-	rules := `groups:
-  - name: checkout
-    rules:
-      - alert: CheckoutDown
-        expr: checkout_up == 0
-        labels: {severity: page, service: checkout-api, team: payments}
-        annotations: {summary: "Checkout is down"}
-`
-	promtest.Start(t, fmt.Sprintf(`global: {scrape_interval: 1s, evaluation_interval: 1s}
-rule_files: ["rules/*.yaml"]
-alerting:
-  alertmanagers: [{static_configs: [{targets: [%q]}]}]
-scrape_configs:
-  - job_name: checkout
-    static_configs: [{targets: [%q]}]
-`, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(exporter.URL, "http://")), map[string][]byte{"checkout.yaml": []byte(rules)})
+	checkoutAlerts(t, srv, `{summary: "Checkout is down"}`)
 
 	waitUntil(t, srv, "the alert message", func() bool { return len(fake.botMessages("checkout-alerts")) > 0 })
 	msg := fake.botMessages("checkout-alerts")[0]
@@ -179,7 +138,7 @@ scrape_configs:
 		t.Fatalf("incident %+v from alert %+v", inc, alerts.Alerts)
 	}
 	impact := alerts.Alerts[0].StartsAt.Add(-4 * time.Minute)
-	admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
+	admin := cliVars(srv, adminSecret)
 	if r := run(t, admin, "incident", "update", "INC-1", "--timestamp", "impactStarted="+impact.Format(time.RFC3339Nano)); r.code != 0 {
 		t.Fatalf("update: %s", r.stderr)
 	}
@@ -280,14 +239,13 @@ description: Something is down.
 func TestSeverityLevelsFromTheCatalog(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
+		admin := cliVars(srv, adminSecret)
 		var levels api.SeverityList
 		call(t, "GET", srv.url+"/api/v1/incidents/severities", adminSecret, "", &levels)
 		if len(levels.Levels) != 4 || levels.Levels[0].Name != "SEV1" {
 			t.Fatalf("default levels: %+v", levels.Levels)
 		}
-		r := run(t, admin, "token", "create", "--name", "payments-ci", "--role", "editor", "--team", "payments")
-		editor := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": strings.TrimSpace(r.stdout)}
+		editor := cliVars(srv, newToken(t, srv, "payments-ci", "editor", "payments"))
 		dir := severityCatalog(t)
 		if r := run(t, editor, "apply", dir); r.code == 0 || !strings.Contains(r.stderr, "SeverityLevel/P1") {
 			t.Fatalf("an editor applied severity levels: %d %s %s", r.code, r.stdout, r.stderr)

@@ -18,17 +18,8 @@ import (
 func TestIncidentCLI(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog, "--alertmanager-token", amSecret)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
 		token := func(name, role, team string) map[string]string {
-			args := []string{"token", "create", "--name", name, "--role", role}
-			if team != "" {
-				args = append(args, "--team", team)
-			}
-			r := run(t, admin, args...)
-			if r.code != 0 {
-				t.Fatalf("token create: %s", r.stderr)
-			}
-			return map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": strings.TrimSpace(r.stdout)}
+			return cliVars(srv, newToken(t, srv, name, role, team))
 		}
 		viewer, payments, storefront := token("oncall-bot", "viewer", ""), token("payments-ci", "editor", "payments"), token("storefront-ci", "editor", "storefront")
 

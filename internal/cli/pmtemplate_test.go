@@ -35,12 +35,8 @@ func TestPostmortemTemplateAppliedLater(t *testing.T) {
 		dir := t.TempDir()
 		os.WriteFile(filepath.Join(dir, "catalog.yaml"), []byte(pmE2ECatalog), 0o644)
 		srv := startServer(t, dsn, "--catalog", dir)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
-		r := run(t, admin, "token", "create", "--name", "payments-ci", "--role", "editor", "--team", "payments")
-		if r.code != 0 {
-			t.Fatalf("token create: %s", r.stderr)
-		}
-		payments := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": strings.TrimSpace(r.stdout)}
+		admin := cliVars(srv, adminSecret)
+		payments := cliVars(srv, newToken(t, srv, "payments-ci", "editor", "payments"))
 
 		os.WriteFile(filepath.Join(dir, "template.yaml"), []byte(pmTemplateV2), 0o644)
 		if r := run(t, payments, "apply", dir); r.code == 0 || !strings.Contains(r.stderr, "needs an admin token") {
@@ -59,7 +55,7 @@ func TestPostmortemTemplateAppliedLater(t *testing.T) {
 		if r := run(t, payments, "incident", "resolve", "INC-1"); r.code != 0 {
 			t.Fatalf("resolve: %s", r.stderr)
 		}
-		r = run(t, payments, "postmortem", "create", "INC-1", "-o", "json")
+		r := run(t, payments, "postmortem", "create", "INC-1", "-o", "json")
 		var p postmortem.Postmortem
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &p) != nil {
 			t.Fatalf("create: %d %s %s", r.code, r.stdout, r.stderr)

@@ -83,17 +83,8 @@ func TestPostmortemEndToEnd(t *testing.T) {
 		os.WriteFile(hookFile, []byte(hookSecret), 0o600)
 		srv := startServer(t, dsn, "--catalog", dir, "--github-repo", "acme/postmortems", "--github-token-file", tokenFile,
 			"--github-api-url", gh.URL(), "--github-webhook-secret-file", hookFile)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
 		token := func(name, role, team string) map[string]string {
-			args := []string{"token", "create", "--name", name, "--role", role}
-			if team != "" {
-				args = append(args, "--team", team)
-			}
-			r := run(t, admin, args...)
-			if r.code != 0 {
-				t.Fatalf("token create: %s", r.stderr)
-			}
-			return map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": strings.TrimSpace(r.stdout)}
+			return cliVars(srv, newToken(t, srv, name, role, team))
 		}
 		payments, storefront := token("payments-ci", "editor", "payments"), token("storefront-ci", "editor", "storefront")
 

@@ -17,12 +17,7 @@ import (
 func TestReadinessCLI(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
-		r := run(t, admin, "token", "create", "--name", "payments-ci", "--role", "editor", "--team", "payments")
-		if r.code != 0 {
-			t.Fatalf("token: %s", r.stderr)
-		}
-		payments := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": strings.TrimSpace(r.stdout)}
+		payments := cliVars(srv, newToken(t, srv, "payments-ci", "editor", "payments"))
 
 		if r := run(t, payments, "readiness", "review", "checkout-api"); r.code != 0 || !strings.Contains(r.stdout, "opened review #1 of checkout-api against production-readiness v1") ||
 			!strings.Contains(r.stdout, "done            runbook (bronze)") {
@@ -34,7 +29,7 @@ func TestReadinessCLI(t *testing.T) {
 		if r := run(t, payments, "readiness", "answer", "checkout-api", "backup-restore", "not-applicable", "--comment", "stateless"); r.code != 0 || !strings.Contains(r.stdout, "not applicable, says payments-ci: stateless") {
 			t.Fatalf("answer: %d %s %s", r.code, r.stdout, r.stderr)
 		}
-		r = run(t, payments, "readiness", "scorecard", "--team", "payments")
+		r := run(t, payments, "readiness", "scorecard", "--team", "payments")
 		if r.code != 0 || !strings.Contains(r.stdout, "SERVICE") || !strings.Contains(r.stdout, "checkout-api") || !strings.Contains(r.stdout, "not reviewed: tsuna readiness review") {
 			t.Fatalf("scorecard: %d %s %s", r.code, r.stdout, r.stderr)
 		}

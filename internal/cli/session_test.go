@@ -70,18 +70,14 @@ func consoleSignIn(t *testing.T, base, secret string, header ...string) (*http.C
 func TestSessionCLI(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog)
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
-		r := run(t, admin, "token", "create", "--name", "ops-viewer", "--role", "viewer")
-		if r.code != 0 {
-			t.Fatalf("token: %s", r.stderr)
-		}
-		viewerSecret := strings.TrimSpace(r.stdout)
-		viewer := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": viewerSecret}
+		admin := cliVars(srv, adminSecret)
+		viewerSecret := newToken(t, srv, "ops-viewer", "viewer", "")
+		viewer := cliVars(srv, viewerSecret)
 		console := "http://" + srv.addr
 		adminCookie, _ := consoleSignIn(t, console, adminSecret)
 		_, viewerBrowser := consoleSignIn(t, console, viewerSecret)
 
-		r = run(t, admin, "session", "list", "-o", "json")
+		r := run(t, admin, "session", "list", "-o", "json")
 		var all []struct{ ID, Token string }
 		if r.code != 0 || json.Unmarshal([]byte(r.stdout), &all) != nil || len(all) != 2 {
 			t.Fatalf("admin's session list: %d %s %s", r.code, r.stdout, r.stderr)
@@ -150,7 +146,7 @@ func TestTrustedProxy(t *testing.T) {
 func TestReadinessGate(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
 		srv := startServer(t, dsn, "--catalog", exampleCatalog, "--readiness-gate-level", "bronze")
-		admin := map[string]string{"TSUNA_SERVER": srv.url, "TSUNA_TOKEN": adminSecret}
+		admin := cliVars(srv, adminSecret)
 		r := run(t, admin, "slo", "gate", "checkout-api")
 		if r.code != 1 || !strings.Contains(r.stdout, "deny") || !strings.Contains(r.stdout, "readiness: tier-1 production services need level bronze to deploy and checkout-api was never reviewed") {
 			t.Fatalf("gate of an unreviewed tier-1 service: %d %s %s", r.code, r.stdout, r.stderr)

@@ -209,11 +209,18 @@ func ForEachEngine(t *testing.T, fn func(t *testing.T, dsn string)) {
 	t.Helper()
 	for _, engine := range []string{SQLite, Postgres} {
 		t.Run(engine, func(t *testing.T) {
-			dsn := filepath.Join(t.TempDir(), "tsuna.db")
-			if engine == Postgres {
-				dsn = DSN(t)
-			}
-			fn(t, dsn)
+			fn(t, EngineDSN(t, engine))
 		})
 	}
+}
+
+// EngineDSN returns what the store opens for a fresh, empty database of
+// engine (SQLite or Postgres): a file in a temporary directory, or a new
+// PostgreSQL database; either is removed when tb ends.
+func EngineDSN(tb testing.TB, engine string) string {
+	tb.Helper()
+	if engine == Postgres {
+		return DSN(tb)
+	}
+	return filepath.Join(tb.TempDir(), "tsuna.db")
 }

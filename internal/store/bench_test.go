@@ -2,7 +2,6 @@ package store_test
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/tsuna-sre/tsuna/internal/catalog"
@@ -23,11 +22,7 @@ func BenchmarkApply10k(b *testing.B) {
 			ctx := context.Background()
 			for b.Loop() {
 				b.StopTimer()
-				dsn := filepath.Join(b.TempDir(), "bench.db")
-				if engine == store.Postgres {
-					dsn = pgtest.DSN(b)
-				}
-				db, err := store.Open(ctx, dsn, nil)
+				db, err := store.Open(ctx, pgtest.EngineDSN(b, engine), nil)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -4,14 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/incident"
-	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -88,47 +86,33 @@ func BenchmarkIncidents10k(b *testing.B) {
 		b.Fatal(diags)
 	}
 	now := time.Now().UTC().Truncate(time.Microsecond)
-	for _, engine := range []string{store.SQLite, store.Postgres} {
-		b.Run(engine, func(b *testing.B) {
-			ctx := context.Background()
-			dsn := filepath.Join(b.TempDir(), "bench.db")
-			if engine == store.Postgres {
-				dsn = pgtest.DSN(b)
-			}
-			db, err := store.Open(ctx, dsn, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.ApplyCatalog(ctx, c.Objects(), catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
-				b.Fatal(err)
-			}
-			seedIncidents(b, db, benchIncidents, benchEntries, now)
-			svc := incident.New(db, incident.Options{})
-			b.Run("list", func(b *testing.B) {
-				for b.Loop() {
-					list, err := svc.List(ctx, incident.Filter{Status: []string{incident.StatusResolved}, Team: "payments", Limit: 100})
-					if err != nil || len(list) != 100 {
-						b.Fatalf("list: %d, %v", len(list), err)
-					}
+	ctx := context.Background()
+	benchEachEngine(b, c.Objects(), func(b *testing.B, db *store.DB) {
+		seedIncidents(b, db, benchIncidents, benchEntries, now)
+		svc := incident.New(db, incident.Options{})
+		b.Run("list", func(b *testing.B) {
+			for b.Loop() {
+				list, err := svc.List(ctx, incident.Filter{Status: []string{incident.StatusResolved}, Team: "payments", Limit: 100})
+				if err != nil || len(list) != 100 {
+					b.Fatalf("list: %d, %v", len(list), err)
 				}
-			})
-			b.Run("timeline", func(b *testing.B) {
-				for b.Loop() {
-					es, err := svc.Timeline(ctx, benchIncidents/2, incident.TimelineFilter{})
-					if err != nil || len(es) != benchEntries {
-						b.Fatalf("timeline: %d, %v", len(es), err)
-					}
-				}
-			})
-			b.Run("metrics", func(b *testing.B) {
-				for b.Loop() {
-					rep, err := svc.Metrics(ctx, now.Add(-365*24*time.Hour), now.Add(time.Minute), incident.BySeverity)
-					if err != nil || rep.All.TTR.Count != benchIncidents-benchIncidents/50 {
-						b.Fatalf("metrics: %+v, %v", rep, err)
-					}
-				}
-			})
+			}
 		})
-	}
+		b.Run("timeline", func(b *testing.B) {
+			for b.Loop() {
+				es, err := svc.Timeline(ctx, benchIncidents/2, incident.TimelineFilter{})
+				if err != nil || len(es) != benchEntries {
+					b.Fatalf("timeline: %d, %v", len(es), err)
+				}
+			}
+		})
+		b.Run("metrics", func(b *testing.B) {
+			for b.Loop() {
+				rep, err := svc.Metrics(ctx, now.Add(-365*24*time.Hour), now.Add(time.Minute), incident.BySeverity)
+				if err != nil || rep.All.TTR.Count != benchIncidents-benchIncidents/50 {
+					b.Fatalf("metrics: %+v, %v", rep, err)
+				}
+			}
+		})
+	})
 }

@@ -11,20 +11,8 @@ import (
 
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
-	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
-
-// openJobsDB opens dsn and closes it when the test ends.
-func openJobsDB(t *testing.T, dsn string) *store.DB {
-	t.Helper()
-	db, err := store.Open(context.Background(), dsn, nil)
-	if err != nil {
-		t.Fatalf("open: %v", err)
-	}
-	t.Cleanup(func() { db.Close() })
-	return db
-}
 
 func getJob(t *testing.T, db *store.DB, kind, key string) jobs.Job {
 	t.Helper()
@@ -36,8 +24,7 @@ func getJob(t *testing.T, db *store.DB, kind, key string) jobs.Job {
 }
 
 func TestJobEnqueueOnceAndValidate(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		db := openJobsDB(t, dsn)
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		at := time.Date(2030, 1, 2, 3, 4, 5, 678901234, time.FixedZone("x", 3600))
 		added, err := db.Enqueue(ctx, jobs.Job{Kind: "remind", Key: "incident/1", RunAt: at, Payload: []byte(`{"n":1}`)})
@@ -76,8 +63,7 @@ func TestJobEnqueueOnceAndValidate(t *testing.T) {
 }
 
 func TestJobClaimLeaseAndOwnership(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		db := openJobsDB(t, dsn)
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		past := time.Now().Add(-time.Minute)
 		for _, j := range []jobs.Job{
@@ -122,8 +108,7 @@ func TestJobClaimLeaseAndOwnership(t *testing.T) {
 }
 
 func TestJobRetryFailCancel(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		db := openJobsDB(t, dsn)
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		for _, k := range []string{"retry", "fail", "cancel-running", "cancel-pending"} {
 			if _, err := db.Enqueue(ctx, jobs.Job{Kind: "k", Key: k, MaxAttempts: 3}); err != nil {
@@ -176,8 +161,7 @@ func TestJobRetryFailCancel(t *testing.T) {
 }
 
 func TestJobExpiredLeaseReclaimedOrFailed(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		db := openJobsDB(t, dsn)
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
 		db.Enqueue(ctx, jobs.Job{Kind: "k", Key: "again", MaxAttempts: 2})
 		db.Enqueue(ctx, jobs.Job{Kind: "k", Key: "last", MaxAttempts: 1})
@@ -213,8 +197,8 @@ func TestJobExpiredLeaseReclaimedOrFailed(t *testing.T) {
 
 // Concurrent claimers on two handles of one database take each job once.
 func TestJobClaimConcurrentOnce(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		dbs := []*store.DB{openJobsDB(t, dsn), openJobsDB(t, dsn)}
+	forEachEngine(t, func(t *testing.T, db *store.DB, dsn string) {
+		dbs := []*store.DB{db, openDB(t, dsn)}
 		ctx := context.Background()
 		const n = 150
 		for i := range n {

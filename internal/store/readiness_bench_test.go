@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/catalog/catalogtest"
-	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
@@ -48,43 +46,29 @@ func BenchmarkScorecard10k(b *testing.B) {
 	objects := c.Objects()
 	cl := benchChecklist(b)
 	now := time.Now().UTC().Truncate(time.Second)
-	for _, engine := range []string{store.SQLite, store.Postgres} {
-		b.Run(engine, func(b *testing.B) {
-			ctx := context.Background()
-			dsn := filepath.Join(b.TempDir(), "bench.db")
-			if engine == store.Postgres {
-				dsn = pgtest.DSN(b)
-			}
-			db, err := store.Open(ctx, dsn, nil)
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer db.Close()
-			if _, err := db.ApplyCatalog(ctx, objects, catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
-				b.Fatal(err)
-			}
-			seedReviews(b, db, c, cl, now)
-			clock := now
-			svc := readiness.New(db, readiness.Options{Now: func() time.Time { return clock }})
-			for _, mode := range []string{"fresh", "expired"} {
-				b.Run(mode, func(b *testing.B) {
-					clock = now
-					if mode == "expired" {
-						clock = now.Add(400 * 24 * time.Hour)
+	ctx := context.Background()
+	benchEachEngine(b, objects, func(b *testing.B, db *store.DB) {
+		seedReviews(b, db, c, cl, now)
+		clock := now
+		svc := readiness.New(db, readiness.Options{Now: func() time.Time { return clock }})
+		for _, mode := range []string{"fresh", "expired"} {
+			b.Run(mode, func(b *testing.B) {
+				clock = now
+				if mode == "expired" {
+					clock = now.Add(400 * 24 * time.Hour)
+				}
+				start := cpuTime()
+				for b.Loop() {
+					rows, err := svc.Scorecard(ctx, readiness.Filter{})
+					if err != nil || len(rows) != 10000 || rows[0].ReviewID == 0 {
+						b.Fatalf("scorecard: %d rows, %v", len(rows), err)
 					}
-					start := cpuTime()
-					for b.Loop() {
-						rows, err := svc.Scorecard(ctx, readiness.Filter{})
-						if err != nil || len(rows) != 10000 || rows[0].ReviewID == 0 {
-							b.Fatalf("scorecard: %d rows, %v", len(rows), err)
-						}
-					}
-					// The machine is shared: CPU time says what wall time cannot.
-					b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op")
-				})
-			}
-		})
-	}
+				}
+				// The machine is shared: CPU time says what wall time cannot.
+				b.ReportMetric((cpuTime()-start).Seconds()/float64(b.N), "cpu-s/op")
+			})
+		}
+	})
 }
 
 // cpuTime is the process's user and system CPU time.

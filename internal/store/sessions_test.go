@@ -8,7 +8,6 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/auth"
-	"github.com/tsuna-sre/tsuna/internal/pgtest"
 	"github.com/tsuna-sre/tsuna/internal/store"
 )
 
@@ -16,13 +15,8 @@ import (
 // live, its token too; signing in and out are audited with the console's
 // source; the secret is stored nowhere.
 func TestSessions(t *testing.T) {
-	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
+	forEachEngine(t, func(t *testing.T, db *store.DB, _ string) {
 		ctx := context.Background()
-		db, err := store.Open(ctx, dsn, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer db.Close()
 		if err := db.CreateToken(ctx, &auth.Token{Name: "ada", Role: auth.RoleViewer}, auth.HashSecret("tsuna_ada"), actor); err != nil {
 			t.Fatal(err)
 		}

@@ -27,16 +27,37 @@ func TestMain(m *testing.M) { os.Exit(pgtest.Run(m)) }
 func forEachEngine(t *testing.T, fn func(t *testing.T, db *store.DB, dsn string)) {
 	t.Helper()
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		db, err := store.Open(context.Background(), dsn, nil)
-		if err != nil {
-			t.Fatalf("open: %v", err)
-		}
-		t.Cleanup(func() { db.Close() })
+		db := openDB(t, dsn)
 		if engine := path.Base(t.Name()); db.Engine() != engine {
 			t.Fatalf("engine = %s, want %s", db.Engine(), engine)
 		}
 		fn(t, db, dsn)
 	})
+}
+
+// openDB opens dsn and closes it when the test ends.
+func openDB(tb testing.TB, dsn string) *store.DB {
+	tb.Helper()
+	db, err := store.Open(context.Background(), dsn, nil)
+	if err != nil {
+		tb.Fatalf("open: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+// benchEachEngine runs fn as a sub-benchmark on a fresh SQLite and a fresh
+// PostgreSQL database, each holding the catalog objects.
+func benchEachEngine(b *testing.B, objects []catalog.Object, fn func(b *testing.B, db *store.DB)) {
+	for _, engine := range []string{store.SQLite, store.Postgres} {
+		b.Run(engine, func(b *testing.B) {
+			db := openDB(b, pgtest.EngineDSN(b, engine))
+			if _, err := db.ApplyCatalog(context.Background(), objects, catalog.ApplyOptions{Prune: true, Actor: actor}); err != nil {
+				b.Fatal(err)
+			}
+			fn(b, db)
+		})
+	}
 }
 
 func parse(t *testing.T, yaml string) []catalog.Object {
