@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"net/url"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -21,12 +20,7 @@ func newAlerts(env *Env) *cobra.Command {
 				if err != nil {
 					return err
 				}
-				q := url.Values{}
-				for k, v := range map[string]string{"state": state, "team": team, "service": service} {
-					if v != "" {
-						q.Set(k, v)
-					}
-				}
+				q := queryOf(map[string]string{"state": state, "team": team, "service": service})
 				if unrouted {
 					q.Set("routed", "false")
 				}

@@ -45,6 +45,18 @@ func (r *remoteCmd) bind(c *cobra.Command) *cobra.Command {
 
 func (r *remoteCmd) client(env *Env) (*client.Client, error) { return r.rem.start(env, r.output) }
 
+// run is the RunE of a remote command: it checks --output, makes the
+// client and hands it to fn.
+func (r *remoteCmd) run(env *Env, fn func(cmd *cobra.Command, cl *client.Client, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		cl, err := r.client(env)
+		if err != nil {
+			return err
+		}
+		return fn(cmd, cl, args)
+	}
+}
+
 func printIncident(env *Env, output string, inc *incident.Incident, verb string) error {
 	if output == "json" {
 		return writeJSON(env.Stdout, inc)
@@ -109,17 +121,14 @@ func incidentDeclare(env *Env) *cobra.Command {
   tsuna incident declare --from-alert 3f2a9c1e0b7d4a55
   tsuna incident declare "Maybe slow logins?" --triage`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			if len(args) == 1 {
 				d.Title = args[0]
 			}
 			if d.Title == "" && d.FromAlert == "" {
 				return usageError{fmt.Errorf("give a TITLE, or --from-alert FINGERPRINT")}
 			}
+			var err error
 			if d.ImpactStarted, err = parseWhen("impact-started", impact); err != nil {
 				return err
 			}
@@ -131,7 +140,7 @@ func incidentDeclare(env *Env) *cobra.Command {
 				return err
 			}
 			return printIncident(env, r.output, inc, "declared")
-		},
+		}),
 	}
 	f := c.Flags()
 	f.StringVar(&d.Severity, "severity", "", "severity level, such as SEV2 (default: the second most severe; when unsure, the higher one)")
@@ -158,17 +167,8 @@ func incidentList(env *Env) *cobra.Command {
 		Short:   "List incidents, newest first",
 		Example: "  tsuna incident list --status triage,active\n  tsuna incident list --team payments --since 30d --output json",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			for k, v := range map[string]string{"status": status, "severity": severity, "team": team, "service": service, "since": since, "until": until} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
+			q := queryOf(map[string]string{"status": status, "severity": severity, "team": team, "service": service, "since": since, "until": until})
 			q.Set("limit", fmt.Sprint(limit))
 			list, err := cl.Incidents(cmd.Context(), q)
 			if err != nil {
@@ -179,7 +179,7 @@ func incidentList(env *Env) *cobra.Command {
 				rows[i] = []string{inc.Ref, inc.Severity, inc.StatusText(), dash(inc.Team), dash(inc.Lead), inc.Timestamps.Reported.Format(time.RFC3339), inc.Title}
 			}
 			return render(env, r.output, api.IncidentList{Incidents: list}, []string{"REF", "SEVERITY", "STATUS", "TEAM", "LEAD", "REPORTED", "TITLE"}, rows)
-		},
+		}),
 	}
 	f := c.Flags()
 	f.StringVar(&status, "status", "", "only these statuses, comma-separated (triage, active, resolved, closed, declined, merged)")
@@ -198,17 +198,13 @@ func incidentShow(env *Env) *cobra.Command {
 		Use:   "show INC-42",
 		Short: "Show an incident",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			inc, err := cl.Incident(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
 			return printIncident(env, r.output, inc, "")
-		},
+		}),
 	}
 	return r.bind(c)
 }
@@ -227,11 +223,7 @@ func incidentUpdate(env *Env) *cobra.Command {
   tsuna incident update INC-42 --severity SEV1 --lead ana@example.com --role comms=bo@example.com
   tsuna incident update INC-42 --timestamp impactStarted=2026-03-01T09:40:00Z --timestamp detected=none`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			var ch incident.Change
 			fl := cmd.Flags()
 			for name, dst := range map[string]**string{"title": &ch.Title, "summary": &ch.Summary, "severity": &ch.Severity, "status": &ch.Status,
@@ -281,7 +273,7 @@ func incidentUpdate(env *Env) *cobra.Command {
 				return err
 			}
 			return printIncident(env, r.output, inc, "updated")
-		},
+		}),
 	}
 	f := c.Flags()
 	f.StringVar(&title, "title", "", "new title")
@@ -307,11 +299,7 @@ func incidentStatusCmd(env *Env, name, status, short string) *cobra.Command {
 		Use:   name + " INC-42",
 		Short: short,
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			ch := incident.Change{Status: &status}
 			if at != "" {
 				t, err := parseWhen("at", at)
@@ -325,7 +313,7 @@ func incidentStatusCmd(env *Env, name, status, short string) *cobra.Command {
 				return err
 			}
 			return printIncident(env, r.output, inc, strings.TrimSuffix(name, "e")+"ed")
-		},
+		}),
 	}
 	c.Flags().StringVar(&at, "at", "", "when it happened, if not now (RFC 3339 or a duration ago)")
 	return r.bind(c)
@@ -338,11 +326,7 @@ func incidentNote(env *Env) *cobra.Command {
 		Use:   "note INC-42 TEXT",
 		Short: "Add a note to an incident's timeline (anyone), or a status update (--update)",
 		Args:  cobra.ExactArgs(2),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			req := api.TimelineRequest{Kind: api.EntryNote, Text: args[1]}
 			if update {
 				req.Kind = api.EntryUpdate
@@ -352,7 +336,7 @@ func incidentNote(env *Env) *cobra.Command {
 				return err
 			}
 			return printIncident(env, r.output, inc, "noted on")
-		},
+		}),
 	}
 	c.Flags().BoolVar(&update, "update", false, "a status update: kept and posted to the incident's channels")
 	return r.bind(c)
@@ -412,11 +396,7 @@ service or team. Drills, declined and merged incidents are left out; an
 incident missing a timestamp is counted as missing, never as zero.`,
 		Example: "  tsuna incident metrics --since 90d --by severity",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			q := url.Values{"since": {since}, "by": {by}}
 			if until != "" {
 				q.Set("until", until)
@@ -446,7 +426,7 @@ incident missing a timestamp is counted as missing, never as zero.`,
 				fmt.Fprintf(env.Stdout, "%s: %s\n", strings.ToUpper(k), rep.Origins[k])
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&since, "since", "90d", "start of the period (RFC 3339 or a duration ago)")
 	c.Flags().StringVar(&until, "until", "", "end of the period (default now)")

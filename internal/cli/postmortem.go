@@ -15,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna/internal/api"
+	"github.com/tsuna-sre/tsuna/internal/client"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
 )
 
@@ -114,18 +115,14 @@ func pmCreate(env *Env) *cobra.Command {
 		Short:   "Draft the postmortem of an incident (or show the one it has)",
 		Example: "  tsuna postmortem create INC-42\n  tsuna postmortem create INC-42 --timeline key --template blameless-short",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			req.Incident = args[0]
 			p, err := cl.DraftPostmortem(cmd.Context(), req)
 			if err != nil {
 				return err
 			}
 			return printPostmortem(env, r.output, p, "drafted")
-		},
+		}),
 	}
 	c.Flags().StringVar(&req.Template, "template", "", "a PostmortemTemplate of the catalog (default: default)")
 	c.Flags().StringVar(&req.Timeline, "timeline", "", "all (default) or key: pinned messages, status updates and changes")
@@ -139,11 +136,7 @@ func pmShow(env *Env) *cobra.Command {
 		Use:   "show PM-7|INC-42",
 		Short: "Show a postmortem (--revisions: its previous texts)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			if revisions {
 				revs, err := cl.PostmortemRevisions(cmd.Context(), args[0])
 				if err != nil {
@@ -162,7 +155,7 @@ func pmShow(env *Env) *cobra.Command {
 				return err
 			}
 			return printPostmortem(env, r.output, p, "")
-		},
+		}),
 	}
 	c.Flags().BoolVar(&revisions, "revisions", false, "list the previous texts")
 	return r.bind(c)
@@ -180,11 +173,7 @@ editor exits, unless the text is unchanged. The edit is refused if someone saved
 another revision meanwhile. Phrases that blame people are pointed out with a
 suggested rewrite: hints, never blocks.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			p, err := cl.Postmortem(cmd.Context(), args[0])
 			if err != nil {
 				return err
@@ -203,12 +192,8 @@ suggested rewrite: hints, never blocks.`,
 			if f.Changed("reviewer") {
 				ch.Reviewers = &reviewers
 			}
-			if due != "" {
-				t, err := time.Parse("2006-01-02", due)
-				if err != nil {
-					return usageError{fmt.Errorf("--due %q: write it as 2026-12-01", due)}
-				}
-				ch.Due = &t
+			if ch.Due, err = parseDue(due); err != nil {
+				return err
 			}
 			fieldsOnly := ch.Title != nil || ch.Labels != nil || ch.Authors != nil || ch.Reviewers != nil || ch.Due != nil
 			if file != "" || !fieldsOnly {
@@ -234,7 +219,7 @@ suggested rewrite: hints, never blocks.`,
 				}
 			}
 			return printPostmortem(env, r.output, out, "saved")
-		},
+		}),
 	}
 	fl := c.Flags()
 	fl.StringVar(&file, "file", "", "read the new text from this file (- for standard input) instead of opening $EDITOR")
@@ -293,6 +278,18 @@ func editBody(env *Env, p *postmortem.Postmortem, file string) (string, error) {
 	return string(bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))), nil
 }
 
+// parseDue reads --due, a date such as 2026-12-01; nil when it is empty.
+func parseDue(due string) (*time.Time, error) {
+	if due == "" {
+		return nil, nil
+	}
+	t, err := time.Parse("2006-01-02", due)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--due %q: write it as 2026-12-01", due)}
+	}
+	return &t, nil
+}
+
 func printHints(w io.Writer, hints []postmortem.Hint) {
 	if len(hints) == 0 {
 		return
@@ -310,17 +307,13 @@ func pmReview(env *Env) *cobra.Command {
 		Use:   "review PM-7|INC-42 --reviewer EMAIL",
 		Short: "Send a postmortem for review (posted in the team's channel)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			p, err := cl.SetPostmortemStatus(cmd.Context(), args[0], api.StatusRequest{Status: postmortem.StatusInReview, Reviewers: reviewers})
 			if err != nil {
 				return err
 			}
 			return printPostmortem(env, r.output, p, "in review:")
-		},
+		}),
 	}
 	c.Flags().StringSliceVar(&reviewers, "reviewer", nil, "a reviewer (repeat for several)")
 	return r.bind(c)
@@ -333,11 +326,7 @@ func pmPublish(env *Env) *cobra.Command {
 		Use:   "publish PM-7|INC-42",
 		Short: "Publish a reviewed postmortem into the library (--reopen: back to draft)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			st, verb := postmortem.StatusPublished, "published"
 			if reopen {
 				st, verb = postmortem.StatusDraft, "reopened"
@@ -347,7 +336,7 @@ func pmPublish(env *Env) *cobra.Command {
 				return err
 			}
 			return printPostmortem(env, r.output, p, verb)
-		},
+		}),
 	}
 	c.Flags().BoolVar(&reopen, "reopen", false, "changes were requested: back to draft")
 	return r.bind(c)
@@ -413,13 +402,11 @@ func pmFilterFlags(c *cobra.Command, vals map[string]*string) {
 }
 
 func pmQuery(vals map[string]*string) url.Values {
-	q := url.Values{}
+	set := make(map[string]string, len(vals))
 	for k, v := range vals {
-		if *v != "" {
-			q.Set(k, *v)
-		}
+		set[k] = *v
 	}
-	return q
+	return queryOf(set)
 }
 
 func pmSearch(env *Env) *cobra.Command {
@@ -429,11 +416,7 @@ func pmSearch(env *Env) *cobra.Command {
 		Use:   "search WORDS...",
 		Short: "Search the published postmortems, best match first",
 		Args:  cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			q := pmQuery(vals)
 			q.Set("q", strings.Join(args, " "))
 			res, err := cl.SearchPostmortems(cmd.Context(), q)
@@ -450,7 +433,7 @@ func pmSearch(env *Env) *cobra.Command {
 				fmt.Fprintf(env.Stdout, "%s  %s  (%s, %s)\n    %s\n", h.Postmortem.Ref, h.Postmortem.Title, h.Postmortem.Incident, h.Postmortem.Severity, highlight(h.Excerpt, h.Marks))
 			}
 			return nil
-		},
+		}),
 	}
 	pmFilterFlags(c, vals)
 	return r.bind(c)
@@ -479,11 +462,7 @@ func pmList(env *Env) *cobra.Command {
 		Use:   "list",
 		Short: "List the library: published postmortems, recommended first (--status draft|in_review for those you may read)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			q := pmQuery(vals)
 			if status != "" {
 				q.Set("status", status)
@@ -499,7 +478,7 @@ func pmList(env *Env) *cobra.Command {
 				fmt.Fprintf(env.Stdout, "%-7s %-9s %-10s %-12s %s  [%s]\n", p.Ref, p.Incident, p.Severity, p.Status, p.Title, strings.Join(p.Labels, ", "))
 			}
 			return nil
-		},
+		}),
 	}
 	c.Flags().StringVar(&status, "status", "", "draft, in_review or published (default)")
 	pmFilterFlags(c, vals)
@@ -514,21 +493,13 @@ func pmActions(env *Env) *cobra.Command {
 		Use:   "actions [PM-7|INC-42]",
 		Short: "List follow-up actions: of a postmortem, or across them (--team, --owner, --overdue)",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			var acts []*postmortem.Action
+			var err error
 			if len(args) == 1 {
 				acts, err = cl.PostmortemActions(cmd.Context(), args[0])
 			} else {
-				q := url.Values{}
-				for k, v := range map[string]string{"team": team, "owner": owner, "status": status} {
-					if v != "" {
-						q.Set(k, v)
-					}
-				}
+				q := queryOf(map[string]string{"team": team, "owner": owner, "status": status})
 				if overdue {
 					q.Set("overdue", "true")
 				}
@@ -538,7 +509,7 @@ func pmActions(env *Env) *cobra.Command {
 				return err
 			}
 			return printActions(env, r.output, acts)
-		},
+		}),
 	}
 	f := c.Flags()
 	f.StringVar(&team, "team", "", "a team's actions")
@@ -581,12 +552,9 @@ func pmActionAdd(env *Env) *cobra.Command {
 		Example: `  tsuna postmortem actions add PM-7 --title "Alert on pool saturation" --type detect --owner ana@example.com --due 2026-12-15 --track`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if due != "" {
-				t, err := time.Parse("2006-01-02", due)
-				if err != nil {
-					return usageError{fmt.Errorf("--due %q: write it as 2026-12-01", due)}
-				}
-				na.Due = &t
+			var err error
+			if na.Due, err = parseDue(due); err != nil {
+				return err
 			}
 			cl, err := r.client(env)
 			if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -10,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/tsuna-sre/tsuna/internal/api"
+	"github.com/tsuna-sre/tsuna/internal/client"
 	"github.com/tsuna-sre/tsuna/internal/readiness"
 )
 
@@ -73,17 +73,13 @@ func readinessReview(env *Env) *cobra.Command {
 		Short:   "Open a review of a service (or show the open one, its facts evaluated again)",
 		Example: "  tsuna readiness review checkout-api",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			v, err := cl.OpenReview(cmd.Context(), args[0], f.checklist)
 			if err != nil {
 				return err
 			}
 			return printReview(env, f.r.output, v, "opened")
-		},
+		}),
 	})
 }
 
@@ -93,17 +89,13 @@ func readinessShow(env *Env) *cobra.Command {
 		Use:   "show SERVICE",
 		Short: "Show a service's current review item by item, with the level and what blocks the next",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			v, err := cl.Review(cmd.Context(), args[0], f.checklist)
 			if err != nil {
 				return err
 			}
 			return printReview(env, f.r.output, v, "")
-		},
+		}),
 	})
 }
 
@@ -120,18 +112,14 @@ func readinessAnswer(env *Env) *cobra.Command {
   tsuna readiness answer checkout-api load-test done --evidence https://wiki/load-test-2026-11
   tsuna readiness answer checkout-api backup-restore not_applicable --comment "stateless"`,
 			Args: cobra.ExactArgs(3),
-			RunE: func(cmd *cobra.Command, args []string) error {
-				cl, err := f.r.client(env)
-				if err != nil {
-					return err
-				}
+			RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 				req.Checklist, req.Item, req.State = f.checklist, args[1], strings.ReplaceAll(args[2], "-", "_")
 				v, err := cl.AnswerReview(cmd.Context(), args[0], req)
 				if err != nil {
 					return err
 				}
 				return printReview(env, f.r.output, v, "answered "+req.Item+" in")
-			},
+			}),
 		}
 		c.Flags().StringVar(&req.Comment, "comment", "", "why (required for accepted_risk and not_applicable)")
 		c.Flags().StringVar(&req.Evidence, "evidence", "", "a link to the evidence, such as a load test report")
@@ -148,17 +136,13 @@ func readinessClose(env *Env) *cobra.Command {
 		Use:   "close SERVICE --feedback TEXT",
 		Short: "Close the open review with feedback on the checklist (the retrospective)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			v, err := cl.CloseReview(cmd.Context(), args[0], api.CloseRequest{Checklist: f.checklist, Feedback: feedback})
 			if err != nil {
 				return err
 			}
 			return printReview(env, f.r.output, v, "closed")
-		},
+		}),
 	})
 	c.Flags().StringVar(&feedback, "feedback", "", "what to improve in the checklist: a missing question, one that did not apply (required)")
 	return c
@@ -174,17 +158,8 @@ func readinessScorecard(env *Env) *cobra.Command {
 		Use:   "scorecard",
 		Short: "Every service's readiness level and the items that block the next level",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
-			q := url.Values{}
-			for k, v := range map[string]string{"team": team, "lifecycle": lifecycle, "checklist": f.checklist} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
+			q := queryOf(map[string]string{"team": team, "lifecycle": lifecycle, "checklist": f.checklist})
 			if tier != 0 {
 				q.Set("tier", strconv.Itoa(tier))
 			}
@@ -205,7 +180,7 @@ func readinessScorecard(env *Env) *cobra.Command {
 				rows[i] = []string{s.Service, s.Team, strconv.Itoa(s.Tier), s.Lifecycle, dash(s.Summary.Level), dash(s.Summary.Next), status, dash(blocking)}
 			}
 			return render(env, f.r.output, card, []string{"SERVICE", "TEAM", "TIER", "LIFECYCLE", "LEVEL", "NEXT", "REVIEW", "BLOCKING"}, rows)
-		},
+		}),
 	})
 	c.Flags().StringVar(&team, "team", "", "only this team's services")
 	c.Flags().IntVar(&tier, "tier", 0, "only services of this tier (1-3)")
@@ -220,11 +195,7 @@ func readinessExport(env *Env) *cobra.Command {
 		Short:   "Print the current review as a GitHub issue body with task-list checkboxes",
 		Example: "  tsuna readiness export checkout-api | gh issue create --title 'Readiness: checkout-api' --body-file -",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			body, err := cl.ExportReview(cmd.Context(), args[0], f.checklist)
 			if err != nil {
 				return err
@@ -234,7 +205,7 @@ func readinessExport(env *Env) *cobra.Command {
 			}
 			_, err = fmt.Fprint(env.Stdout, body)
 			return err
-		},
+		}),
 	})
 }
 
@@ -244,11 +215,7 @@ func readinessFeedback(env *Env) *cobra.Command {
 		Use:   "feedback [CHECKLIST]",
 		Short: "The retrospectives' feedback on a checklist, with the version each was about",
 		Args:  cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			cl, err := f.r.client(env)
-			if err != nil {
-				return err
-			}
+		RunE: f.r.run(env, func(cmd *cobra.Command, cl *client.Client, args []string) error {
 			name := readiness.DefaultChecklistName
 			if len(args) == 1 {
 				name = args[0]
@@ -262,6 +229,6 @@ func readinessFeedback(env *Env) *cobra.Command {
 				rows[i] = []string{"v" + strconv.Itoa(fb.Version), fb.Service, fb.By, fb.At.Format(time.DateOnly), fb.Text}
 			}
 			return render(env, f.r.output, list, []string{"VERSION", "SERVICE", "BY", "AT", "FEEDBACK"}, rows)
-		},
+		}),
 	})
 }

@@ -63,6 +63,18 @@ func firstNonEmpty(vs ...string) string {
 	return ""
 }
 
+// queryOf is the query of the flags that are set: name → value, the
+// empty ones left out.
+func queryOf(flags map[string]string) url.Values {
+	q := url.Values{}
+	for k, v := range flags {
+		if v != "" {
+			q.Set(k, v)
+		}
+	}
+	return q
+}
+
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -536,12 +536,7 @@ point. --from and --to take RFC 3339 times or durations ago (24h, 7d).`,
 			if err != nil {
 				return err
 			}
-			q := url.Values{}
-			for k, v := range map[string]string{"from": from, "to": to, "step": step} {
-				if v != "" {
-					q.Set(k, v)
-				}
-			}
+			q := queryOf(map[string]string{"from": from, "to": to, "step": step})
 			h, err := cl.SLOHistory(cmd.Context(), svc, name, q)
 			if err != nil {
 				return err
