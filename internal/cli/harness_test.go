@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -212,6 +213,48 @@ scrape_configs:
     static_configs: [{targets: [%q]}]
 `, strings.TrimPrefix(am.URL, "http://"), strings.TrimPrefix(exporter.URL, "http://")), map[string][]byte{"checkout.yaml": []byte(rules)})
 	return prom, am, down
+}
+
+// scrapeEverySecond starts Debian's Prometheus scraping the exporter at
+// target and evaluating rules (file name → content) every second.
+func scrapeEverySecond(t *testing.T, target string, rules map[string][]byte) *promtest.Prometheus {
+	t.Helper()
+	return promtest.Start(t, fmt.Sprintf(`global:
+  scrape_interval: 1s
+  evaluation_interval: 1s
+rule_files: ["rules/*.yaml"]
+scrape_configs:
+  - job_name: exporter
+    static_configs: [{targets: ["%s"]}]
+`, strings.TrimPrefix(target, "http://")), rules)
+}
+
+// checkErrorRatio checks a recorded 5-minute error ratio against the one
+// computed in Go from app's raw counters (code 500 over 200 and 500) at
+// its time. A scrape stamped just before the evaluation may be stored
+// just after it: the rule may not have seen the newest sample, so the
+// recorded ratio must equal the one computed with or without that sample,
+// exactly.
+func checkErrorRatio(t *testing.T, prom *promtest.Prometheus, app string, recorded promtest.Sample) {
+	t.Helper()
+	at := time.Unix(0, int64(recorded.Time*1e9))
+	raw, err := prom.Query(context.Background(), `http_requests_total{app="`+app+`"}[5m]`, at)
+	if err != nil {
+		t.Fatal(err)
+	}
+	samples := map[string][]float64{}
+	for _, s := range raw {
+		samples[s.Metric["code"]] = append(samples[s.Metric["code"]], s.Value)
+	}
+	ratioOf := func(drop int) float64 {
+		ok, bad := samples["200"], samples["500"]
+		ok, bad = ok[:len(ok)-drop], bad[:len(bad)-drop]
+		d := bad[len(bad)-1] - bad[0]
+		return d / (d + ok[len(ok)-1] - ok[0])
+	}
+	if all, older := ratioOf(0), ratioOf(1); math.Abs(recorded.Value-all) > 1e-9 && math.Abs(recorded.Value-older) > 1e-9 {
+		t.Errorf("recorded 5m error ratio of %s = %v, computed in Go from the counters = %v (or %v without the newest sample)", app, recorded.Value, all, older)
+	}
 }
 
 // call makes an HTTP request with a bearer token (none if empty) and
