@@ -82,14 +82,7 @@ func TestUnknownSubcommandIsAnError(t *testing.T) {
 
 // TestSLOHistoryCommand guards item 8: the history of an SLO from the CLI.
 func TestSLOHistoryCommand(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
-	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir)
-	now := time.Now().UTC()
-	body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":95,"total":100}]}`, now.Add(-3*time.Hour).Format(time.RFC3339))
-	if resp := call(t, "POST", srv.url+"/api/v1/services/nightly/slos/jobs/events", adminSecret, body, nil); resp.StatusCode != 200 {
-		t.Fatalf("push: %d", resp.StatusCode)
-	}
+	srv := startWithEvent(t, 95, time.Now().Add(-3*time.Hour))
 	vars := cliVars(srv, adminSecret)
 	r := run(t, vars, "slo", "history", "nightly/jobs", "--from", "24h", "--step", "1h")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "TIME") || !strings.Contains(r.stdout, "95.000%") {
@@ -115,14 +108,7 @@ func TestSLOHistoryCommand(t *testing.T) {
 // tsuna being down (3), a bad token (4) and an unknown service (5), and can
 // choose to deploy when tsuna is down (--fail-open).
 func TestSLOGateExitCodes(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
-	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir)
-	now := time.Now().UTC()
-	body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":10,"total":100}]}`, now.Add(-time.Hour).Format(time.RFC3339))
-	if resp := call(t, "POST", srv.url+"/api/v1/services/nightly/slos/jobs/events", adminSecret, body, nil); resp.StatusCode != 200 {
-		t.Fatalf("push: %d", resp.StatusCode)
-	}
+	srv := startWithEvent(t, 10, time.Now().Add(-time.Hour))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -415,16 +401,9 @@ func TestWebhookSecretExplained(t *testing.T) {
 // it: under the status table, a firing page says which window pair holds
 // it and that it clears with the short window, not the 6h one.
 func TestStatusExplainsWhenAPageClears(t *testing.T) {
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
-	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir)
-	now := time.Now().UTC()
 	// 90% errors in the last minute: a burn rate of 9 on every window,
 	// above the page's 6h/30m factor for a 7-day period.
-	body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":10,"total":100}]}`, now.Add(-time.Minute).Format(time.RFC3339))
-	if resp := call(t, "POST", srv.url+"/api/v1/services/nightly/slos/jobs/events", adminSecret, body, nil); resp.StatusCode != 200 {
-		t.Fatalf("push: %d", resp.StatusCode)
-	}
+	srv := startWithEvent(t, 10, time.Now().Add(-time.Minute))
 	r := run(t, cliVars(srv, adminSecret), "slo", "status")
 	for _, want := range []string{"nightly/jobs: page fires while both windows of one of its pairs (1h/5m, 6h/30m)", "within 30m after errors stop", "BURN 6H stays high"} {
 		if !strings.Contains(r.stdout, want) {

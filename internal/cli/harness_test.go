@@ -257,6 +257,20 @@ func checkErrorRatio(t *testing.T, prom *promtest.Prometheus, app string, record
 	}
 }
 
+// startWithEvent starts a server on eventsCatalog holding one pushed event
+// of the SLO nightly/jobs: good of 100 requests, at.
+func startWithEvent(t *testing.T, good int, at time.Time) *testServer {
+	t.Helper()
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "c.yaml"), []byte(eventsCatalog), 0o644)
+	srv := startServer(t, filepath.Join(t.TempDir(), "t.db"), "--catalog", dir)
+	body := fmt.Sprintf(`{"events":[{"key":"run-1","timestamp":%q,"good":%d,"total":100}]}`, at.UTC().Format(time.RFC3339), good)
+	if resp := call(t, "POST", srv.url+"/api/v1/services/nightly/slos/jobs/events", adminSecret, body, nil); resp.StatusCode != 200 {
+		t.Fatalf("push: %d", resp.StatusCode)
+	}
+	return srv
+}
+
 // call makes an HTTP request with a bearer token (none if empty) and
 // decodes a JSON answer into out when out is not nil.
 func call(t *testing.T, method, url, token, body string, out any) *http.Response {
