@@ -91,25 +91,24 @@ type Config struct {
 
 // Console serves the web console. It is an http.Handler.
 type Console struct {
-	store      Store
-	budget     Budget
-	policy     budget.Policy
-	log        *slog.Logger
-	ttl        time.Duration
-	proxies    []netip.Prefix
-	demo       bool
-	now        func() time.Time
-	mux        *http.ServeMux
-	base       *template.Template
-	pages      map[string]*template.Template
-	nav        []NavItem
-	snap       *snapshots
-	handler    http.Handler
-	incidents  *incident.Service
-	readiness  *readiness.Service
-	pms        *postmortem.Service
-	closeOnce  sync.Once
-	staticETag string
+	store     Store
+	budget    Budget
+	policy    budget.Policy
+	log       *slog.Logger
+	ttl       time.Duration
+	proxies   []netip.Prefix
+	demo      bool
+	now       func() time.Time
+	mux       *http.ServeMux
+	base      *template.Template
+	pages     map[string]*template.Template
+	nav       []NavItem
+	snap      *snapshots
+	handler   http.Handler
+	incidents *incident.Service
+	readiness *readiness.Service
+	pms       *postmortem.Service
+	closeOnce sync.Once
 }
 
 //go:embed templates
