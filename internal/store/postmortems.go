@@ -210,23 +210,8 @@ func (d *DB) applyPMMutation(ctx context.Context, tx *sql.Tx, kind, name string,
 
 // enqueueTx enqueues j in tx, idempotently by kind and key.
 func (d *DB) enqueueTx(ctx context.Context, tx *sql.Tx, j jobs.Job, now time.Time) error {
-	if err := j.Validate(); err != nil {
-		return err
-	}
-	runAt := now
-	if !j.RunAt.IsZero() {
-		runAt = j.RunAt.UTC().Truncate(time.Microsecond)
-	}
-	maxAttempts := j.MaxAttempts
-	if maxAttempts == 0 {
-		maxAttempts = jobs.DefaultMaxAttempts
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO jobs (kind, key, state, run_at, payload, max_attempts, created_at)
-		VALUES ($1, $2, 'pending', $3, $4, $5, $6) ON CONFLICT (kind, key) DO NOTHING`,
-		j.Kind, j.Key, runAt, string(j.Payload), maxAttempts, now); err != nil {
-		return fmt.Errorf("enqueue job: %w", err)
-	}
-	return nil
+	_, err := enqueueJob(ctx, tx, j, now)
+	return err
 }
 
 const pmColumns = `p.id, p.body, p.spec`
