@@ -325,7 +325,9 @@ func (c *Console) sloPage(r *http.Request, p *Principal) (any, error) {
 	// History over the period, about 180 points.
 	period := o.Window.Length()
 	step := (period / 180).Truncate(time.Minute)
-	from := now.Add(-period).Truncate(step)
+	// A whole number of steps back from now, so the last point is now and
+	// the chart's "now" is the status shown above it.
+	from := now.Add(-time.Duration(period/step) * step)
 	points, err := c.budget.History(ctx, o, from, now, step)
 	if err != nil {
 		d.HistoryErr = err.Error()
