@@ -122,6 +122,9 @@ type App struct {
 
 	headSeq, headTime prometheus.Gauge
 
+	// catalogFiles are the files of serve --catalog, read once at start.
+	catalogFiles []catalog.File
+
 	stop context.CancelFunc // ends the goroutines Run started
 	wg   sync.WaitGroup
 }
@@ -448,6 +451,7 @@ func (a *App) loadCatalog(ctx context.Context) error {
 		return err
 	}
 	c, diags := catalog.ParseContext(ctx, files)
+	a.catalogFiles = files // checklists and postmortem templates are applied from them too
 	if c == nil {
 		diags.WriteText(a.cfg.Stderr)
 		return fmt.Errorf("catalog %s has %d error(s); fix them (tsuna lint %s) and start again: %w", dir, diags.Errors(), dir, ErrCatalog)

@@ -10,7 +10,6 @@ import (
 	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/budget"
-	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/github"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/postmortem"
@@ -59,17 +58,13 @@ func (a *App) buildPostmortems(inc *incident.Service, evaluator *budget.Evaluato
 		}
 	}
 	svc := postmortem.New(a.db, opts)
-	if a.cfg.Catalog != "" {
+	if len(a.catalogFiles) > 0 {
 		// The templates of the catalog applied at start are stored like
 		// those applied later (POST /api/v1/catalog): every replica drafts
 		// from the newest version.
-		files, err := catalog.ReadFiles([]string{a.cfg.Catalog})
-		if err != nil {
-			return out, err
-		}
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
-		if _, err := svc.ApplyTemplates(ctx, files, audit.Actor{Name: "tsuna serve --catalog", Source: audit.SourceCLI}, false); err != nil {
+		if _, err := svc.ApplyTemplates(ctx, a.catalogFiles, audit.Actor{Name: "tsuna serve --catalog", Source: audit.SourceCLI}, false); err != nil {
 			return out, fmt.Errorf("postmortem templates of %s: %w", a.cfg.Catalog, err)
 		}
 	}

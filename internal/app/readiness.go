@@ -8,6 +8,7 @@ import (
 
 	"github.com/tsuna-sre/tsuna"
 
+	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/jobs"
@@ -26,6 +27,13 @@ const JobReadinessRefresh = "readiness.refresh"
 func (a *App) buildReadiness(ctx context.Context, inc *incident.Service, evaluator *budget.Evaluator) (*readiness.Service, error) {
 	rs := readiness.New(a.db, readiness.Options{SLO: evaluator, Alerts: a.db, Incidents: readiness.IncidentsOf(inc),
 		GateLevel: a.cfg.ReadinessGateLevel, ConsoleURL: a.cfg.PublicURL, Log: a.log.With("component", "readiness")})
+	if len(a.catalogFiles) > 0 {
+		// Checklists of the catalog applied at start, as POST
+		// /api/v1/catalog applies them.
+		if _, err := rs.ApplyChecklists(ctx, a.catalogFiles, audit.Actor{Name: "tsuna serve --catalog", Source: audit.SourceCLI}, false); err != nil {
+			return nil, fmt.Errorf("readiness checklists of %s: %w", a.cfg.Catalog, err)
+		}
+	}
 	if lv := a.cfg.ReadinessGateLevel; lv != "" {
 		cl, err := rs.Checklist(ctx, "")
 		if err != nil {
