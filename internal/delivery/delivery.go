@@ -48,9 +48,9 @@ type Outbox interface {
 
 // Failure reasons, the values of the failures metric's reason label.
 const (
-	ReasonPermanent = "permanent"   // the platform refused the message for good
+	ReasonPermanent = "permanent"    // the platform refused the message for good
 	ReasonRateLimit = "rate_limited" // retried after the platform's Retry-After
-	ReasonTransient = "transient"   // retried with backoff
+	ReasonTransient = "transient"    // retried with backoff
 )
 
 // Loop delivers messages until its context ends.

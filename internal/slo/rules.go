@@ -15,10 +15,12 @@ type RuleFile struct {
 	Groups []RuleGroup `yaml:"groups"`
 }
 
-// RuleGroup is a named group of rules, evaluated in order.
+// RuleGroup is a named group of rules, evaluated in order every Interval
+// (Prometheus's evaluation_interval when empty).
 type RuleGroup struct {
-	Name  string `yaml:"name"`
-	Rules []Rule `yaml:"rules"`
+	Name     string `yaml:"name"`
+	Interval string `yaml:"interval,omitempty"`
+	Rules    []Rule `yaml:"rules"`
 }
 
 // Rule is a recording or an alerting rule.
@@ -33,9 +35,13 @@ type Rule struct {
 // Series names. They follow Sloth's, so dashboards built for Sloth work.
 const (
 	// SeriesErrors and SeriesTotal are the recorded 5-minute rates of
-	// bad and all events, by sloth_id.
+	// bad and all events, by sloth_id, recorded every RatesInterval: the
+	// samples tile time, so sums over a window weigh each moment by its
+	// traffic, and a 30-day window reads 8,640 samples, not 43,200.
 	SeriesErrors = "slo:sli_errors:rate5m"
 	SeriesTotal  = "slo:sli_total:rate5m"
+	// RatesInterval is how often SeriesErrors and SeriesTotal are recorded.
+	RatesInterval = "5m"
 	// SeriesRatioPrefix, followed by a window ("5m", "30d"), names the
 	// recorded error ratio over that window.
 	SeriesRatioPrefix = "slo:sli_error:ratio_rate"
@@ -123,23 +129,122 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 	return "", "", false
 }
 
-// ratioExpr is the error ratio over window w. The 5m window divides the
-// recorded 5-minute rates. Windows up to ExactWindowMax divide the SLI's
-// own queries over the window, so only the events inside it count (a sum
-// of 5-minute rates would count the 5 minutes before it too, which matters
-// when traffic shifts). Longer windows divide sums of the recorded rates:
-// each moment weighs by its traffic, and the 5 minutes before the window
-// are a small share of it. No traffic gives no sample, never 0 or 1.
+// ratioExpr is the error ratio over window w. Windows up to
+// ExactWindowMax divide the SLI's own queries over the window, so only the
+// events inside it count (a sum of 5-minute rates would count the 5
+// minutes before it too, which matters when traffic shifts). Longer windows
+// divide sums of the recorded 5-minute rates: each moment weighs by its
+// traffic, and the 5 minutes at the window's edges are a small share of
+// it. No traffic gives no sample, never 0 or 1.
 func (s *SLO) ratioExpr(sel string, w time.Duration) string {
-	if w == 5*time.Minute {
-		return SeriesErrors + sel + "\n/\n(" + SeriesTotal + sel + " > 0)"
-	}
 	if w <= ExactWindowMax {
 		errs, total, _ := s.Queries(w)
-		return "(\n  (" + errs + ")\n  or\n  (0 * (" + total + "))\n)\n/\n((" + total + ") > 0)"
+		return "(\n  " + strings.ReplaceAll(orNone(errs, total), "\n", "\n  ") + "\n)\n/\n((" + total + ") > 0)"
 	}
 	d := SeriesWindow(w)
 	return "sum_over_time(" + SeriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + SeriesTotal + sel + "[" + d + "]) > 0)"
+}
+
+// orNone is the bad events, or 0 where none were seen but traffic was:
+// "or vector(0)" when neither query has labels left (a plain sum), which
+// costs Prometheus nothing, else "or 0 * total", which reads the total's
+// series again.
+func orNone(errs, total string) string {
+	if labelFree(errs) && labelFree(total) {
+		return "(" + errs + ")\nor\nvector(0)"
+	}
+	return "(" + errs + ")\nor\n(0 * (" + total + "))"
+}
+
+// labelFree reports whether the PromQL q surely gives at most one series
+// with no labels: numbers, and aggregations without by or without
+// (sum(…), count(…)…), joined by arithmetic. Anything else may carry
+// labels (a false answer only costs a query).
+func labelFree(q string) bool {
+	q = strings.TrimSpace(q)
+	if q == "" {
+		return false
+	}
+	// Split at top-level arithmetic operators: each operand must be label-free.
+	depth, start := 0, 0
+	for i := 0; i < len(q); i++ {
+		switch c := q[i]; c {
+		case '"', '\'', '`':
+			j := i + 1
+			for j < len(q) && q[j] != c {
+				if q[j] == '\\' && c != '`' {
+					j++
+				}
+				j++
+			}
+			if j >= len(q) {
+				return false
+			}
+			i = j
+		case '(', '[', '{':
+			depth++
+		case ')', ']', '}':
+			depth--
+			if depth < 0 {
+				return false
+			}
+		case '+', '-', '*', '/':
+			if depth == 0 && i > start {
+				if !labelFreeOperand(q[start:i]) {
+					return false
+				}
+				start = i + 1
+			}
+		}
+	}
+	return depth == 0 && labelFreeOperand(q[start:])
+}
+
+// labelFreeOperand reports whether one operand of labelFree is a number,
+// a parenthesized label-free expression, or a grouping-free aggregation
+// whose parentheses close at its end.
+func labelFreeOperand(q string) bool {
+	q = strings.TrimSpace(q)
+	if _, err := strconv.ParseFloat(q, 64); err == nil {
+		return true
+	}
+	name, rest, ok := strings.Cut(q, "(")
+	if !ok || !strings.HasSuffix(q, ")") || closing(q, len(name)) != len(q)-1 {
+		return false
+	}
+	switch strings.TrimSpace(name) {
+	case "":
+		return labelFree(rest[:len(rest)-1])
+	case "sum", "count", "min", "max", "avg", "vector":
+		return true
+	}
+	return false
+}
+
+// closing returns the index of the parenthesis closing the one at open in
+// q, skipping quoted strings, or -1.
+func closing(q string, open int) int {
+	depth := 0
+	for i := open; i < len(q); i++ {
+		switch c := q[i]; c {
+		case '"', '\'', '`':
+			j := i + 1
+			for j < len(q) && q[j] != c {
+				if q[j] == '\\' && c != '`' {
+					j++
+				}
+				j++
+			}
+			i = j
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return i
+			}
+		}
+	}
+	return -1
 }
 
 // Groups returns the rule groups of s with Sloth's group names.
@@ -156,13 +261,16 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 	_, _, counted := s.Queries(5 * time.Minute)
 	var groups []RuleGroup
 	if !opt.DisableRecordings {
-		rec := make([]Rule, 0, 12)
+		rec := make([]Rule, 0, 10)
+		var rates *RuleGroup
 		if counted {
+			// The 5-minute rates the long windows sum, every 5 minutes:
+			// bad events default to 0 where none were seen but traffic was.
 			errs, total, _ := s.Queries(5 * time.Minute)
-			// Bad events default to 0 where none were seen but traffic was.
-			rec = append(rec,
-				Rule{Record: SeriesErrors, Expr: fmt.Sprintf("(%s)\nor\n(0 * (%s))", errs, total), Labels: with(base, "sloth_window", "5m")},
-				Rule{Record: SeriesTotal, Expr: total, Labels: with(base, "sloth_window", "5m")})
+			l := with(base, "sloth_window", "5m")
+			rates = &RuleGroup{Name: opt.GroupPrefix + "slo-sli-rates-" + s.ID(), Interval: RatesInterval, Rules: []Rule{
+				{Record: SeriesErrors, Expr: orNone(errs, total), Labels: l},
+				{Record: SeriesTotal, Expr: total, Labels: l}}}
 		}
 		for _, w := range s.Windows() {
 			expr := ""
@@ -177,9 +285,11 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 			}
 			rec = append(rec, Rule{Record: RatioSeries(w), Expr: expr, Labels: with(base, "sloth_window", SeriesWindow(w))})
 		}
-		groups = append(groups,
-			RuleGroup{Name: opt.GroupPrefix + "slo-sli-recordings-" + s.ID(), Rules: rec},
-			RuleGroup{Name: opt.GroupPrefix + "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
+		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-sli-recordings-" + s.ID(), Rules: rec})
+		if rates != nil {
+			groups = append(groups, *rates)
+		}
+		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
 	}
 	if opt.DisableAlerts {
 		return groups

@@ -171,8 +171,8 @@ func RatioSeries(d time.Duration) string { return SeriesRatioPrefix + SeriesWind
 
 // ExactWindowMax is the longest window whose error ratio is computed from
 // the SLI's own queries over the window, so that only events inside it
-// count. Longer windows sum the recorded 5-minute rates, which also count
-// the 5 minutes before the window: 0.35% of a day, but 8% of an hour.
+// count. Longer windows sum the 5-minute rates recorded every 5 minutes,
+// which may be up to 5 minutes late: 0.35% of a day, but 8% of an hour.
 const ExactWindowMax = 6 * time.Hour
 
 // Explain describes how the alerts of s are computed: the period, each
@@ -208,7 +208,7 @@ func (s *SLO) Explain() string {
 	}
 	fmt.Fprintf(&b, "  error ratios from the events inside the window: %s\n", strings.Join(exact, ", "))
 	if len(summed) > 0 {
-		fmt.Fprintf(&b, "  error ratios from the recorded 5m rates (the 5 minutes before each window count too, at most %s%% of it): %s\n",
+		fmt.Fprintf(&b, "  error ratios from the 5m rates recorded every 5 minutes (up to 5 minutes late, at most %s%% of the window): %s\n",
 			formatFloat(Round(100*float64(5*time.Minute)/float64(min(summedMin(s), s.Window.Length())), 2)), strings.Join(summed, ", "))
 	}
 	return b.String()

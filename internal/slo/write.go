@@ -74,15 +74,30 @@ func writeGroups(b *bytes.Buffer, f RuleFile, indent string) {
 		return
 	}
 	b.WriteString(indent + "groups:\n")
+	in := indent + "        "
 	for _, g := range f.Groups {
-		fmt.Fprintf(b, "%s  - name: %s\n%s    rules:\n", indent, scalar(g.Name), indent)
-		in := indent + "        "
+		b.WriteString(indent)
+		b.WriteString("  - name: ")
+		b.WriteString(scalar(g.Name))
+		b.WriteByte('\n')
+		if g.Interval != "" {
+			b.WriteString(indent)
+			b.WriteString("    interval: ")
+			b.WriteString(scalar(g.Interval))
+			b.WriteByte('\n')
+		}
+		b.WriteString(indent)
+		b.WriteString("    rules:\n")
 		for _, r := range g.Rules {
+			b.WriteString(indent)
 			if r.Record != "" {
-				fmt.Fprintf(b, "%s      - record: %s\n", indent, scalar(r.Record))
+				b.WriteString("      - record: ")
+				b.WriteString(scalar(r.Record))
 			} else {
-				fmt.Fprintf(b, "%s      - alert: %s\n", indent, scalar(r.Alert))
+				b.WriteString("      - alert: ")
+				b.WriteString(scalar(r.Alert))
 			}
+			b.WriteByte('\n')
 			writeField(b, in, "expr", r.Expr)
 			writeMap(b, in, "labels", r.Labels)
 			writeMap(b, in, "annotations", r.Annotations)
@@ -123,8 +138,11 @@ func writeMap(b *bytes.Buffer, indent, key string, m map[string]string) {
 	if len(m) == 0 {
 		return
 	}
-	b.WriteString(indent + key + ":\n")
-	keys := make([]string, 0, len(m))
+	b.WriteString(indent)
+	b.WriteString(key)
+	b.WriteString(":\n")
+	var arr [16]string
+	keys := arr[:0]
 	for k := range m {
 		keys = append(keys, k)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
-
 func payload() *alerting.Payload {
 	p, err := alerting.Parse([]byte(`{"version":"4","groupKey":"g","status":"firing","receiver":"r","groupLabels":{"alertname":"A"},
 "commonLabels":{"alertname":"A","severity":"page"},"commonAnnotations":{"summary":"rate <5% & falling","runbook_url":"https://rb.example.com/a"},
