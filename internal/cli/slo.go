@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io/fs"
+	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"os"
@@ -205,15 +207,15 @@ func ruleOutputs(slos []*slo.SLO) []ruleOutput {
 	return outs
 }
 
-// marshalOutput writes one output: a PrometheusRule for a
+// marshalOutput appends one output to b: a PrometheusRule for a
 // PrometheusServiceLevel, else a rule file or object as format says.
-func marshalOutput(o ruleOutput, format string, opt slo.Options) []byte {
+func marshalOutput(b *bytes.Buffer, o ruleOutput, format string, opt slo.Options) {
 	f := slo.RulesFile(o.slos, opt)
 	if o.meta != nil {
-		return slo.MarshalObject(f, *o.meta)
+		slo.MarshalObjectTo(b, f, *o.meta)
+		return
 	}
-	b, _ := slo.Marshal(f, format, o.key+"-slos") // format was checked
-	return b
+	slo.MarshalTo(b, f, format, o.key+"-slos") // format was checked
 }
 
 // marshalStream writes every output into one stream: the plain rules of
@@ -227,7 +229,9 @@ func marshalStream(outputs []ruleOutput, format string, opt slo.Options) []byte 
 			plain = append(plain, o.slos...)
 			continue
 		}
-		docs = append(docs, marshalOutput(o, format, opt))
+		var b bytes.Buffer
+		marshalOutput(&b, o, format, opt)
+		docs = append(docs, b.Bytes())
 	}
 	if len(plain) > 0 {
 		b, _ := slo.Marshal(slo.RulesFile(plain, opt), slo.FormatPrometheus, "")
@@ -247,8 +251,11 @@ func writeRuleDir(dir string, outputs []ruleOutput, format string, opt slo.Optio
 	var wg sync.WaitGroup
 	for range min(runtime.GOMAXPROCS(0), len(outputs)) {
 		wg.Go(func() {
+			var b bytes.Buffer // reused: each file is written before the next is made
 			for i := range next {
-				errs[i] = writeFileAtomic(filepath.Join(dir, outputs[i].key+".yaml"), marshalOutput(outputs[i], format, opt))
+				b.Reset()
+				marshalOutput(&b, outputs[i], format, opt)
+				errs[i] = writeFileAtomic(filepath.Join(dir, outputs[i].key+".yaml"), b.Bytes())
 			}
 		})
 	}
@@ -449,25 +456,48 @@ func gateExit(err error) int {
 	return ExitError
 }
 
-// writeFileAtomic writes b to path through a temporary file and a rename,
-// so Prometheus never reads a half-written rule file.
+// writeFileAtomic writes b to path so that no reader sees a half-written
+// replacement: an existing file is replaced through a temporary file and
+// a rename, and left alone when it already holds b (its time stays, and a
+// config reloader watching it does not fire). A new file is written in
+// place: there is no previous content to keep whole, and a rename costs
+// ext4 three times the write.
 func writeFileAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".tsuna-*")
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, b) {
+		return nil
+	} else if errors.Is(err, fs.ErrNotExist) {
+		if f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); err == nil {
+			return finishWrite(f, b, "")
+		}
+	}
+	var tmp *os.File
+	var err error
+	for range 100 { // created 0644 at once: no chmod
+		name := filepath.Join(filepath.Dir(path), ".tsuna-"+strconv.FormatUint(rand.Uint64(), 36))
+		if tmp, err = os.OpenFile(name, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644); !errors.Is(err, fs.ErrExist) {
+			break
+		}
+	}
 	if err != nil {
 		return err
 	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
+	return finishWrite(tmp, b, path)
+}
+
+// finishWrite writes b to f and closes it, then renames it to path unless
+// path is empty. On failure f is removed.
+func finishWrite(f *os.File, b []byte, path string) error {
+	_, err := f.Write(b)
+	if cerr := f.Close(); err == nil {
+		err = cerr
 	}
-	if err := tmp.Close(); err != nil {
-		return err
+	if err == nil && path != "" {
+		err = os.Rename(f.Name(), path)
 	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
+	if err != nil {
+		os.Remove(f.Name())
 	}
-	return os.Rename(tmp.Name(), path)
+	return err
 }
 
 // firingNotes explains, for each severity firing on s, what ends it: each

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/goccy/go-yaml"
 
@@ -348,5 +349,54 @@ func TestSLORulesStableAndOperatorFormat(t *testing.T) {
 	}
 	if !services["checkout-api"] || !services["auth-service"] {
 		t.Errorf("one file holds the groups of %v, want checkout-api and auth-service", services)
+	}
+}
+
+// TestRuleFilesRewrittenOnlyWhenChanged: regenerating the same rules
+// leaves the files alone (their time stays, so a config reloader watching
+// them does not fire), a changed SLO replaces its file whole, and no
+// temporary file is left behind.
+func TestRuleFilesRewrittenOnlyWhenChanged(t *testing.T) {
+	src := filepath.Join(t.TempDir(), "catalog")
+	os.MkdirAll(src, 0o755)
+	spec := `version: "prometheus/v1"
+service: "shop"
+slos:
+  - name: "availability"
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total_query: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      name: ShopAvailability
+      page_alert: {labels: {severity: critical}}
+      ticket_alert: {labels: {severity: warning}}
+`
+	os.WriteFile(filepath.Join(src, "shop.yml"), []byte(spec), 0o644)
+	out := filepath.Join(t.TempDir(), "rules")
+	if r := run(t, nil, "slo", "rules", "-i", src, "-o", out); r.code != 0 {
+		t.Fatalf("slo rules: %s", r.stderr)
+	}
+	file := filepath.Join(out, "shop.yaml")
+	old := time.Now().Add(-time.Hour).Truncate(time.Second)
+	os.Chtimes(file, old, old)
+	if r := run(t, nil, "slo", "rules", "-i", src, "-o", out); r.code != 0 {
+		t.Fatalf("slo rules again: %s", r.stderr)
+	}
+	if st, _ := os.Stat(file); !st.ModTime().Equal(old) {
+		t.Errorf("unchanged rules were rewritten: modified %v, want %v", st.ModTime(), old)
+	}
+	os.WriteFile(filepath.Join(src, "shop.yml"), []byte(strings.Replace(spec, "99.9", "99.5", 1)), 0o644)
+	if r := run(t, nil, "slo", "rules", "-i", src, "-o", out); r.code != 0 {
+		t.Fatalf("slo rules after a change: %s", r.stderr)
+	}
+	b, _ := os.ReadFile(file)
+	if st, _ := os.Stat(file); st.ModTime().Equal(old) || !strings.Contains(string(b), "vector(0.995)") || st.Mode().Perm() != 0o644 {
+		t.Errorf("changed rules not written: mode %v\n%s", st.Mode(), b)
+	}
+	entries, _ := os.ReadDir(out)
+	if len(entries) != 1 {
+		t.Errorf("files in the output directory: %v, want shop.yaml alone", entries)
 	}
 }

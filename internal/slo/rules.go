@@ -205,8 +205,12 @@ func labelFree(q string) bool {
 // whose parentheses close at its end.
 func labelFreeOperand(q string) bool {
 	q = strings.TrimSpace(q)
-	if _, err := strconv.ParseFloat(q, 64); err == nil {
-		return true
+	if q == "" {
+		return false
+	}
+	if c := q[0]; c >= '0' && c <= '9' || c == '.' {
+		_, err := strconv.ParseFloat(q, 64)
+		return err == nil
 	}
 	name, rest, ok := strings.Cut(q, "(")
 	if !ok || !strings.HasSuffix(q, ")") || closing(q, len(name)) != len(q)-1 {
