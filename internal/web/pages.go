@@ -311,7 +311,7 @@ func (c *Console) sloPage(r *http.Request, p *Principal) (any, error) {
 			d.Status = rowOf(s)
 		}
 	}
-	for _, bw := range slo.BurnWindows(o.Window.Length()) {
+	for _, bw := range o.BurnWindows() { // the team's AlertWindows where it set them
 		b := burnRow{Severity: bw.Severity, Long: slo.FormatDuration(bw.Long), Short: slo.FormatDuration(bw.Short), Factor: bw.Factor}
 		if v, ok := d.Status.BurnRates[b.Long]; ok {
 			b.LongRate = &v

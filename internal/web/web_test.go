@@ -52,7 +52,7 @@ type console struct {
 // startConsole opens dsn, fills it with the demo data plus a service whose
 // description holds markup, makes a token per role, and serves the API
 // and the console on a free port until the test ends.
-func startConsole(t *testing.T, dsn string) *console {
+func startConsole(t *testing.T, dsn string, edit ...func(*catalog.Catalog)) *console {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn, nil)
@@ -67,6 +67,9 @@ func startConsole(t *testing.T, dsn string) *console {
 	probe := &catalog.Service{Name: evilMarkupSvc, Team: "growth", Tier: 3, Lifecycle: catalog.LifecycleExperimental,
 		Description: `<script>document.title="pwned"</script><img src=x onerror=alert(1)>`, Labels: map[string]string{demo.Label: "true"}}
 	c.Services = append(c.Services, probe)
+	for _, e := range edit {
+		e(c)
+	}
 	if _, err := db.ApplyCatalog(ctx, c.Objects(), catalog.ApplyOptions{Actor: demo.Actor}); err != nil {
 		t.Fatal(err)
 	}
