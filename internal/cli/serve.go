@@ -33,6 +33,7 @@ func newServe(env *Env) *cobra.Command {
 		trustedProxies                                  []string
 		denyUnknown, demoData                           bool
 		maxBodyMiB                                      int64
+		minObserved, minEvents                          float64
 		pmCfg                                           app.PostmortemConfig
 	)
 	c := &cobra.Command{
@@ -61,6 +62,13 @@ or created and printed once on stderr.`,
 			if err := policy.ParseFreezeBelow(freezeBelow); err != nil {
 				return usageError{fmt.Errorf("--freeze-below %w", err)}
 			}
+			if !(minObserved >= 0 && minObserved <= 100) {
+				return usageError{fmt.Errorf("--freeze-min-observed %v: give a percent of the SLO's period from 0 to 100, such as 5", minObserved)}
+			}
+			if !(minEvents >= 0 && minEvents <= 1e15) {
+				return usageError{fmt.Errorf("--freeze-min-events %v: give a number of events from 0, such as 100", minEvents)}
+			}
+			policy.MinObserved, policy.MinEvents = minObserved/100, minEvents
 			if v := env.getenv("TSUNA_PROMETHEUS_URL"); v != "" && !cmd.Flags().Changed("prometheus-url") {
 				promURL = v
 			}
@@ -108,6 +116,8 @@ or created and printed once on stderr.`,
 	f.Int64Var(&maxBodyMiB, "max-body", server.DefaultMaxBodyBytes>>20, "largest request body accepted, in MiB")
 	f.StringVar(&promURL, "prometheus-url", "", "Prometheus-compatible query API that SLOs are evaluated against (env TSUNA_PROMETHEUS_URL)")
 	f.StringVar(&freezeBelow, "freeze-below", "1=0,2=0,3=0", "error budget policy: per tier, the percent of budget left at or below which deploys are denied")
+	f.Float64Var(&minObserved, "freeze-min-observed", 100*budget.DefaultMinObserved, "error budget policy: the least data, in percent of an SLO's period, on which its budget may freeze deploys (0: no minimum)")
+	f.Float64Var(&minEvents, "freeze-min-events", budget.DefaultMinEvents, "error budget policy: the least events in an SLO's period on which its budget may freeze deploys (0: no minimum)")
 	f.BoolVar(&denyUnknown, "deny-unknown", false, "deny deploys when a budget cannot be evaluated (default: allow)")
 	f.BoolVar(&demoData, "demo", false, "fill a separate database (default "+demo.DefaultDB+") with a labelled demo history and serve it: the console shows every page with data, no Prometheus needed")
 	f.StringVar(&amToken, "alertmanager-token", "", "bearer secret Alertmanager sends to /hooks/alertmanager (env TSUNA_ALERTMANAGER_TOKEN); unset refuses every webhook")

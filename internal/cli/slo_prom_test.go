@@ -220,6 +220,14 @@ func TestRulesInRealPrometheus(t *testing.T) {
 	if resp.StatusCode != 200 || len(hist.Points) < 2 || hist.Points[len(hist.Points)-1].BudgetRemaining >= 0 {
 		t.Errorf("history: %d %+v", resp.StatusCode, hist.Points)
 	}
+
+	// A team that wants no minimum of evidence says so: the same spent
+	// budget then freezes at once.
+	strict := startServer(t, filepath.Join(t.TempDir(), "strict.db"), "--catalog", dir, "--prometheus-url", prom.URL, "--freeze-min-observed", "0", "--freeze-min-events", "0")
+	r = run(t, cliVars(strict, adminSecret), "slo", "gate", "shop")
+	if r.code == 0 || !strings.HasPrefix(r.stdout, "deny") || strings.Contains(r.stdout, "minimum of evidence") {
+		t.Errorf("deploy gate without a minimum of evidence: %d %s %s", r.code, r.stdout, r.stderr)
+	}
 }
 
 // TestSLOStatusWithoutPrometheus: an unreachable Prometheus gives unknown,
@@ -343,4 +351,20 @@ func TestEventStoreSLO(t *testing.T) {
 			t.Errorf("lenient gate: %d %s", r.code, r.stdout)
 		}
 	})
+}
+
+// TestServeRefusesABadMinimumOfEvidence: a minimum of evidence that cannot
+// be a share of a period, or a count, is refused at start with what to
+// give, before anything is opened.
+func TestServeRefusesABadMinimumOfEvidence(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "t.db")
+	for _, args := range [][]string{{"--freeze-min-observed", "150"}, {"--freeze-min-observed", "-1"}, {"--freeze-min-events", "-5"}} {
+		r := run(t, nil, append([]string{"serve", "--db", db}, args...)...)
+		if r.code != 2 || !strings.Contains(r.stderr, args[0]+" ") || !strings.Contains(r.stderr, "give ") {
+			t.Errorf("serve %v: %d %s", args, r.code, r.stderr)
+		}
+	}
+	if _, err := os.Stat(db); err == nil {
+		t.Errorf("a refused serve created the database")
+	}
 }
