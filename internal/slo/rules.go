@@ -136,21 +136,25 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 // divide sums of the recorded 5-minute rates: each moment weighs by its
 // traffic, and the 5 minutes at the window's edges are a small share of
 // it. No traffic gives no sample, never 0 or 1.
-func (s *SLO) ratioExpr(sel string, w time.Duration) string {
+func (s *SLO) ratioExpr(sel string, w time.Duration, plain bool) string {
 	if w <= ExactWindowMax {
 		errs, total, _ := s.Queries(w)
-		return "(\n  " + strings.ReplaceAll(orNone(errs, total), "\n", "\n  ") + "\n)\n/\n((" + total + ") > 0)"
+		none := "(0 * (" + total + "))"
+		if plain {
+			none = "vector(0)"
+		}
+		return "(\n  (" + errs + ")\n  or\n  " + none + "\n)\n/\n((" + total + ") > 0)"
 	}
 	d := SeriesWindow(w)
 	return "sum_over_time(" + SeriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + SeriesTotal + sel + "[" + d + "]) > 0)"
 }
 
 // orNone is the bad events, or 0 where none were seen but traffic was:
-// "or vector(0)" when neither query has labels left (a plain sum), which
-// costs Prometheus nothing, else "or 0 * total", which reads the total's
-// series again.
-func orNone(errs, total string) string {
-	if labelFree(errs) && labelFree(total) {
+// "or vector(0)" when neither query has labels left (plain, a plain sum),
+// which costs Prometheus nothing, else "or 0 * total", which reads the
+// total's series again.
+func orNone(errs, total string, plain bool) string {
+	if plain {
 		return "(" + errs + ")\nor\nvector(0)"
 	}
 	return "(" + errs + ")\nor\n(0 * (" + total + "))"
@@ -262,7 +266,8 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 	}
 	base := s.baseLabels(opt.ExtraLabels)
 	sel := s.selector()
-	_, _, counted := s.Queries(5 * time.Minute)
+	errs5m, total5m, counted := s.Queries(5 * time.Minute)
+	plain := counted && labelFree(errs5m) && labelFree(total5m) // the same for every window
 	var groups []RuleGroup
 	if !opt.DisableRecordings {
 		rec := make([]Rule, 0, 10)
@@ -270,17 +275,16 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 		if counted {
 			// The 5-minute rates the long windows sum, every 5 minutes:
 			// bad events default to 0 where none were seen but traffic was.
-			errs, total, _ := s.Queries(5 * time.Minute)
 			l := with(base, "sloth_window", "5m")
 			rates = &RuleGroup{Name: opt.GroupPrefix + "slo-sli-rates-" + s.ID(), Interval: RatesInterval, Rules: []Rule{
-				{Record: SeriesErrors, Expr: orNone(errs, total), Labels: l},
-				{Record: SeriesTotal, Expr: total, Labels: l}}}
+				{Record: SeriesErrors, Expr: orNone(errs5m, total5m, plain), Labels: l},
+				{Record: SeriesTotal, Expr: total5m, Labels: l}}}
 		}
 		for _, w := range s.Windows() {
 			expr := ""
 			switch {
 			case counted:
-				expr = s.ratioExpr(sel, w)
+				expr = s.ratioExpr(sel, w, plain)
 			case w == s.Window.Length():
 				// A raw ratio carries no event counts: time-weighted average.
 				expr = "avg_over_time(" + SeriesRatioPrefix + "5m" + sel + "[" + SeriesWindow(w) + "])"

@@ -133,12 +133,17 @@ func writeField(b *bytes.Buffer, indent, key, v string) {
 		}
 	}
 	b.WriteByte(' ')
-	if plain(v) {
-		b.WriteString(v)
-	} else {
-		b.WriteString(strconv.Quote(v))
-	}
+	writeScalar(b, v)
 	b.WriteByte('\n')
+}
+
+// writeScalar writes s as scalar returns it, without allocating.
+func writeScalar(b *bytes.Buffer, s string) {
+	if plain(s) {
+		b.WriteString(s)
+		return
+	}
+	b.Write(strconv.AppendQuote(b.AvailableBuffer(), s))
 }
 
 func writeMap(b *bytes.Buffer, indent, key string, m map[string]string) {
@@ -156,7 +161,11 @@ func writeMap(b *bytes.Buffer, indent, key string, m map[string]string) {
 	slices.Sort(keys)
 	inner := indent + "  "
 	for _, k := range keys {
-		writeField(b, inner, scalar(k), m[k])
+		if plain(k) {
+			writeField(b, inner, k, m[k])
+		} else {
+			writeField(b, inner, strconv.Quote(k), m[k])
+		}
 	}
 }
 
@@ -199,9 +208,15 @@ func plain(s string) bool {
 			return false
 		}
 	}
-	switch strings.ToLower(s) {
-	case "true", "false", "yes", "no", "on", "off", "null", "y", "n", "inf", "nan", "infinity":
-		return false
+	if len(s) <= len("infinity") && strings.IndexByte("tfynoiTFYNOI", s[0]) >= 0 {
+		for _, k := range yamlKeywords {
+			if strings.EqualFold(s, k) {
+				return false
+			}
+		}
 	}
 	return true
 }
+
+// yamlKeywords read as booleans, null or numbers in some YAML parser.
+var yamlKeywords = [...]string{"true", "false", "yes", "no", "on", "off", "null", "y", "n", "inf", "nan", "infinity"}
