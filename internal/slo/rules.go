@@ -172,19 +172,11 @@ func labelFree(q string) bool {
 	// Split at top-level arithmetic operators: each operand must be label-free.
 	depth, start := 0, 0
 	for i := 0; i < len(q); i++ {
-		switch c := q[i]; c {
+		switch q[i] {
 		case '"', '\'', '`':
-			j := i + 1
-			for j < len(q) && q[j] != c {
-				if q[j] == '\\' && c != '`' {
-					j++
-				}
-				j++
-			}
-			if j >= len(q) {
+			if i = stringEnd(q, i); i >= len(q) {
 				return false
 			}
-			i = j
 		case '(', '[', '{':
 			depth++
 		case ')', ']', '}':
@@ -229,21 +221,27 @@ func labelFreeOperand(q string) bool {
 	return false
 }
 
+// stringEnd returns the index of the quote ending the PromQL string that
+// starts at q[i], or len(q) when it does not end.
+func stringEnd(q string, i int) int {
+	j := i + 1
+	for j < len(q) && q[j] != q[i] {
+		if q[j] == '\\' && q[i] != '`' {
+			j++
+		}
+		j++
+	}
+	return min(j, len(q))
+}
+
 // closing returns the index of the parenthesis closing the one at open in
 // q, skipping quoted strings, or -1.
 func closing(q string, open int) int {
 	depth := 0
 	for i := open; i < len(q); i++ {
-		switch c := q[i]; c {
+		switch q[i] {
 		case '"', '\'', '`':
-			j := i + 1
-			for j < len(q) && q[j] != c {
-				if q[j] == '\\' && c != '`' {
-					j++
-				}
-				j++
-			}
-			i = j
+			i = stringEnd(q, i)
 		case '(':
 			depth++
 		case ')':
