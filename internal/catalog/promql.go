@@ -4,12 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/token"
 	"github.com/prometheus/common/model"
+	"github.com/prometheus/prometheus/model/labels"
 	"github.com/prometheus/prometheus/promql/parser"
+	"github.com/prometheus/prometheus/util/strutil"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -33,7 +37,7 @@ func (p *docParser) query(e entry, what string, needWindow bool) string {
 		p.errorf(p.valuePos(e), "%s has no %s placeholder; write the range as [%s] so tsuna can compute each alert window", what, slo.WindowPlaceholder, slo.WindowPlaceholder)
 		return ""
 	}
-	if _, err := promql.ParseExpr(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m")); err != nil {
+	if _, err := promql.ParseExpr(withoutRegexps(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m"))); err != nil {
 		// Only now map the error's offset back to the text as written.
 		_, offsets := expandWindow(q)
 		var perrs parser.ParseErrors
@@ -52,6 +56,113 @@ func (p *docParser) query(e entry, what string, needWindow bool) string {
 		return ""
 	}
 	return strings.TrimSpace(q)
+}
+
+// regexps caches, per regular expression of a =~ matcher, whether it is
+// valid and matches no empty string. Compiling one costs as much as
+// parsing the rest of a query, and SLO queries repeat a few of them.
+var (
+	regexps     sync.Map     // string → bool
+	regexpsHeld atomic.Int32 // entries, at most maxRegexps
+)
+
+// maxRegexps bounds the cache of a long-running server, which reads
+// catalogs it is sent.
+const maxRegexps = 4096
+
+// withoutRegexps returns q with each =~ matcher whose regular expression is
+// valid and matches no empty string written as "= " instead: the parser
+// then checks the query without compiling it again, and finds the same
+// errors at the same offsets (the length is the same, and neither matcher
+// matches the empty string). Other matchers are left to the parser.
+func withoutRegexps(q string) string {
+	var b []byte // a copy, once there is something to change
+	braces := false // inside {…}, where matchers are
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '#': // a comment, to the end of the line
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case '"', '\'', '`':
+			i = quoteEnd(q, i)
+		case '{':
+			braces = true
+		case '}':
+			braces = false
+		case '=':
+			if !braces || i+1 >= len(q) || q[i+1] != '~' || !afterLabelName(q[:i]) {
+				continue
+			}
+			j := i + 2
+			for j < len(q) && (q[j] == ' ' || q[j] == '\t' || q[j] == '\n') {
+				j++
+			}
+			if j >= len(q) || !strings.ContainsRune("\"'`", rune(q[j])) {
+				continue
+			}
+			end := quoteEnd(q, j)
+			if end >= len(q) {
+				return q
+			}
+			if re, err := strutil.Unquote(q[j : end+1]); err == nil && re != "" && compiles(re) {
+				if b == nil {
+					b = []byte(q)
+				}
+				b[i+1] = ' '
+			}
+			i = end
+		}
+	}
+	if b == nil {
+		return q
+	}
+	return string(b)
+}
+
+// afterLabelName reports whether q ends in a label name after '{' or ','
+// (and spaces).
+func afterLabelName(q string) bool {
+	q = strings.TrimRight(q, " \t\n")
+	name := len(q)
+	for name > 0 && (q[name-1] == '_' || q[name-1] >= 'a' && q[name-1] <= 'z' || q[name-1] >= 'A' && q[name-1] <= 'Z' || q[name-1] >= '0' && q[name-1] <= '9') {
+		name--
+	}
+	if name == len(q) || q[name] >= '0' && q[name] <= '9' {
+		return false
+	}
+	q = strings.TrimRight(q[:name], " \t\n")
+	return strings.HasSuffix(q, "{") || strings.HasSuffix(q, ",")
+}
+
+// quoteEnd returns the offset of the quote closing the string that starts
+// at q[i], or len(q).
+func quoteEnd(q string, i int) int {
+	for j := i + 1; j < len(q); j++ {
+		switch q[j] {
+		case q[i]:
+			return j
+		case '\\':
+			if q[i] != '`' {
+				j++
+			}
+		}
+	}
+	return len(q)
+}
+
+// compiles reports whether re is a valid regular expression of a label
+// matcher that does not match the empty string, as Prometheus compiles it.
+func compiles(re string) bool {
+	if ok, found := regexps.Load(re); found {
+		return ok.(bool)
+	}
+	m, err := labels.NewFastRegexMatcher(re)
+	ok := err == nil && !m.MatchString("")
+	if len(re) <= 256 && regexpsHeld.Add(1) <= maxRegexps {
+		regexps.Store(re, ok)
+	}
+	return ok
 }
 
 // expandWindow replaces the placeholder with 5m and returns, for each byte

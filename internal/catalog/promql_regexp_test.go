@@ -1,0 +1,65 @@
+package catalog
+
+import (
+	"fmt"
+	"testing"
+)
+
+// TestRegexpsNotCompiledTwiceSameErrors: writing a valid, non-empty =~
+// matcher as "= " before parsing changes nothing the parser says: the same
+// queries are accepted, and the same errors are reported at the same
+// offsets, including those about regexps and empty matchers.
+func TestRegexpsNotCompiledTwiceSameErrors(t *testing.T) {
+	queries := []string{
+		`sum(rate(http_requests_total{job="api",code=~"(5..|429)"}[5m]))`,
+		`sum(rate(http_requests_total{code=~"5.."}[5m])) / sum(rate(http_requests_total[5m]))`,
+		`sum(rate(x{code =~ '5..'}[5m]))`,
+		"sum(rate(x{code=~`5\\d\\d`}[5m]))",
+		`sum(rate(x{code=~".*"}[5m]))`,       // matches the empty string: the selector is empty
+		`sum(rate(x{code=~""}[5m]))`,         // empty
+		`{code=~".*"}`,                       // no non-empty matcher
+		`{code=~"5.."}`,                      // a valid selector without a name
+		`sum(rate(x{code=~"("}[5m]))`,        // not a regexp
+		`sum(rate(x{code=~"5..}[5m]))`,       // an unterminated string
+		`sum(rate(x{path="/a=~\"b\""}[5m]))`, // =~ inside a string
+		"sum(rate(x{code=~\"5..\"}[5m])) # code=~\"(\"\n+ 1",
+		`sum(rate(x{code!~"2.."}[5m]))`,
+		`{__name__=~"http_.*",code=~"5.."}`,
+		`x{__name__=~"y"}`,
+		`sum(rate(x{code=~"5.."}[5m])`, // a missing parenthesis
+		`foo{a=~"b"} == bar{c=~"d"}`,
+		`label_replace(x{a=~"b"}, "c", "$1", "a", "(.*)")`,
+	}
+	for _, q := range queries {
+		_, want := promql.ParseExpr(q)
+		_, got := promql.ParseExpr(withoutRegexps(q))
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%s:\nparsed as written: %v\nparsed rewritten:  %v", q, want, got)
+		}
+	}
+	if q := `x{code=~"5.."}`; withoutRegexps(q) == q {
+		t.Errorf("%s was not rewritten: the regexp is compiled twice", q)
+	}
+}
+
+// FuzzWithoutRegexps: for any query, the rewritten one parses to the same
+// verdict and error.
+func FuzzWithoutRegexps(f *testing.F) {
+	for _, q := range []string{`sum(rate(x{code=~"5.."}[5m]))`, `{a=~".*"}`, `x{a=~"("}`, "x{a=~`b`} # c=~\"d\"", `x{a="=~\"b\""}`} {
+		f.Add(q)
+	}
+	f.Fuzz(func(t *testing.T, q string) {
+		if len(q) > 512 {
+			return
+		}
+		r := withoutRegexps(q)
+		if len(r) != len(q) {
+			t.Fatalf("rewriting changed the length: %q → %q", q, r)
+		}
+		_, want := promql.ParseExpr(q)
+		_, got := promql.ParseExpr(r)
+		if fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("%q:\nparsed as written: %v\nparsed rewritten:  %v", q, want, got)
+		}
+	})
+}
