@@ -76,7 +76,7 @@ const maxRegexps = 4096
 // errors at the same offsets (the length is the same, and neither matcher
 // matches the empty string). Other matchers are left to the parser.
 func withoutRegexps(q string) string {
-	var b []byte // a copy, once there is something to change
+	var b []byte    // a copy, once there is something to change
 	braces := false // inside {…}, where matchers are
 	for i := 0; i < len(q); i++ {
 		switch q[i] {
