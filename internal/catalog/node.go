@@ -384,7 +384,7 @@ func (p *docParser) lenient(n ast.Node, what string, known []string) map[string]
 		p.errorf(p.pos(n), "%s must be a mapping, got %s", what, describe(n))
 		return map[string]entry{}
 	}
-	out := map[string]entry{}
+	out := make(map[string]entry, len(pairs))
 	for _, kv := range pairs {
 		key := kv.Key.String()
 		if !slices.Contains(known, key) {

@@ -343,32 +343,39 @@ func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rul
 		if spec.Disabled {
 			continue
 		}
-		var pairs []string
+		// Each pair, indented in parentheses, the pairs joined by "or".
+		var expr strings.Builder
 		for _, bw := range windows {
 			if bw.Severity != sev {
 				continue
 			}
-			threshold := "(" + formatFloat(bw.Factor) + " * " + budget + ")"
-			cond := "max(" + RatioSeries(bw.Short) + sel + " > " + threshold + ") without (sloth_window)\nand\n" +
-				"max(" + RatioSeries(bw.Long) + sel + " > " + threshold + ") without (sloth_window)"
-			if counted && s.Alerting.MinEvents > 0 {
-				cond += "\nand on(sloth_id, sloth_service, sloth_slo)\n(avg_over_time(" + SeriesTotal + sel + "[" + SeriesWindow(bw.Long) + "]) * " +
-					formatFloat(bw.Long.Seconds()) + " >= " + formatFloat(s.Alerting.MinEvents) + ")"
+			if expr.Len() > 0 {
+				expr.WriteString("\nor\n")
 			}
-			pairs = append(pairs, "(\n"+indent(cond)+"\n)")
+			threshold := " > (" + formatFloat(bw.Factor) + " * " + budget + ")) without (sloth_window)"
+			for i, w := range [2]time.Duration{bw.Short, bw.Long} {
+				expr.WriteString([2]string{"(\n  max(", "\n  and\n  max("}[i])
+				expr.WriteString(RatioSeries(w))
+				expr.WriteString(sel)
+				expr.WriteString(threshold)
+			}
+			if counted && s.Alerting.MinEvents > 0 {
+				expr.WriteString("\n  and on(sloth_id, sloth_service, sloth_slo)\n  (avg_over_time(" + SeriesTotal + sel + "[" + SeriesWindow(bw.Long) + "]) * " +
+					formatFloat(bw.Long.Seconds()) + " >= " + formatFloat(s.Alerting.MinEvents) + ")")
+			}
+			expr.WriteString("\n)")
 		}
-		if len(pairs) == 0 {
+		if expr.Len() == 0 {
 			continue
 		}
 		labels := map[string]string{"sloth_severity": sev}
 		maps.Copy(labels, s.Alerting.Labels)
 		maps.Copy(labels, spec.Labels)
-		own := map[string]string{"service": s.Service, "slo": s.Name, "team": s.Team, "severity": sev}
-		for k, v := range own {
-			_, onAlert := labels[k]
-			_, onSeries := base[k]
-			if v != "" && !onAlert && !onSeries {
-				labels[k] = v
+		for _, kv := range [...][2]string{{"service", s.Service}, {"slo", s.Name}, {"team", s.Team}, {"severity", sev}} {
+			_, onAlert := labels[kv[0]]
+			_, onSeries := base[kv[0]]
+			if kv[1] != "" && !onAlert && !onSeries {
+				labels[kv[0]] = kv[1]
 			}
 		}
 		ann := map[string]string{
@@ -382,7 +389,7 @@ func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rul
 		}
 		maps.Copy(ann, s.Alerting.Annotations)
 		maps.Copy(ann, spec.Annotations)
-		out = append(out, Rule{Alert: s.alertName(), Expr: strings.Join(pairs, "\nor\n"), Labels: labels, Annotations: ann})
+		out = append(out, Rule{Alert: s.alertName(), Expr: expr.String(), Labels: labels, Annotations: ann})
 	}
 	return out
 }
@@ -395,10 +402,6 @@ func spentText(windows []BurnWindow, sev string) string {
 		}
 	}
 	return strings.Join(parts, " or ")
-}
-
-func indent(s string) string {
-	return "  " + strings.ReplaceAll(s, "\n", "\n  ")
 }
 
 // alertName is the configured name, or one made from the service and SLO
