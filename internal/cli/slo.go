@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strconv"
 	"strings"
@@ -113,6 +114,12 @@ printed on stderr.`,
 					return usageError{fmt.Errorf("--slo-period-windows-path %q: give a directory of AlertWindows documents", windowsPath)}
 				}
 				paths = append(paths, windowsPath)
+			}
+			if env.getenv("GOGC") == "" {
+				// The live heap is the parsed SLOs, the garbage the parser's:
+				// collecting a little more often keeps the peak lower (10,000
+				// SLOs: 58 MiB instead of 68) for a few percent of CPU time.
+				defer debug.SetGCPercent(debug.SetGCPercent(sloRulesGCPercent))
 			}
 			files, err := catalog.ListFiles(paths)
 			if err != nil {
@@ -266,6 +273,9 @@ func writeRuleDir(dir string, outputs []ruleOutput, format string, opt slo.Optio
 	wg.Wait()
 	return errors.Join(errs...)
 }
+
+// sloRulesGCPercent is the GC target of tsuna slo rules, unless GOGC sets one.
+const sloRulesGCPercent = 60
 
 // labelNameRE matches a Prometheus label name.
 var labelNameRE = regexp.MustCompile(`^[a-zA-Z_][a-zA-Z0-9_]*$`)
