@@ -3,9 +3,15 @@
 // and eleven services whose SLOs count events pushed to tsuna (so budgets
 // are computed without Prometheus), thirty days of traffic with burn
 // episodes (one burning now, one budget spent), alerts with their chat
-// messages in every delivery state, tokens and audit records. It refuses a
-// database that holds anything else, so demo data is never mixed into a
-// real catalog.
+// messages in every delivery state, tokens and audit records; and the
+// other half of the loop, told through the incident, postmortem and
+// readiness services as a person would have: incidents on the services
+// that burned (one open on the service burning now, the others resolved
+// with complete timelines, so TTD, TTA, TTM and TTR have figures), a
+// published postmortem with its follow-up actions (done, open, overdue)
+// and one in review, and readiness reviews at different levels (one
+// stale since an incident). It refuses a database that holds anything
+// else, so demo data is never mixed into a real catalog.
 package demo
 
 import (
@@ -25,7 +31,10 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/budget"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/delivery"
+	"github.com/tsuna-sre/tsuna/internal/incident"
 	"github.com/tsuna-sre/tsuna/internal/notify"
+	"github.com/tsuna-sre/tsuna/internal/postmortem"
+	"github.com/tsuna-sre/tsuna/internal/readiness"
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
 
@@ -39,11 +48,16 @@ const DefaultDB = "./tsuna-demo.db"
 //go:embed catalog.yaml
 var catalogYAML []byte
 
-// Store is what the demo writes, as each domain declares it.
+// Store is what the demo writes, as each domain declares it; *store.DB
+// implements it.
 type Store interface {
 	catalog.Store
 	alerting.Store
 	delivery.Outbox
+	incident.Store
+	postmortem.Store
+	readiness.Store
+	budget.EventSource
 	CreateToken(ctx context.Context, t *auth.Token, secretHash string, actor audit.Actor) error
 	AddEvents(ctx context.Context, service, slo string, events []budget.Event) (int, error)
 	AddEventsAudited(ctx context.Context, service, slo string, events []budget.Event, actor audit.Actor) (int, error)
@@ -86,10 +100,22 @@ func Check(ctx context.Context, db Store, name string) (seeded bool, err error) 
 	return len(svcs) > 0, nil
 }
 
-// Seed fills db with the demo history ending at now, the first time; later
+// Seed fills db with the demo history ending at now, the first time:
+// SeedBase, then the incidents, postmortems and readiness reviews. Later
 // it only adds the traffic of the last hour (TopUp). name names the
 // database in errors.
 func Seed(ctx context.Context, db Store, name string, now time.Time) error {
+	return seed(ctx, db, name, now, true)
+}
+
+// SeedBase is Seed without the incidents, postmortems and readiness
+// reviews: the catalog, the traffic, the alerts, the tokens and their
+// audit records, for tests that start with those pages empty.
+func SeedBase(ctx context.Context, db Store, name string, now time.Time) error {
+	return seed(ctx, db, name, now, false)
+}
+
+func seed(ctx context.Context, db Store, name string, now time.Time, loop bool) error {
 	seeded, err := Check(ctx, db, name)
 	if err != nil {
 		return err
@@ -153,7 +179,10 @@ func Seed(ctx context.Context, db Store, name string, now time.Time) error {
 	if err := seedAlerts(ctx, db, c, now); err != nil {
 		return err
 	}
-	return nil
+	if !loop {
+		return nil
+	}
+	return seedLoop(ctx, db, now)
 }
 
 // TopUp adds the demo traffic of the hour before now, in 5-minute counts
