@@ -25,7 +25,7 @@ import (
 // checks every page.
 func TestBrowserIncidentsReadiness(t *testing.T) {
 	ax := newAxe(t)
-	c := startConsole(t, filepath.Join(t.TempDir(), "tsuna.db"))
+	c := startEmptyConsole(t, filepath.Join(t.TempDir(), "tsuna.db"))
 	ctx := newChromium(t)
 	dir := screenshots(t)
 	run := func(what string, actions ...chromedp.Action) {

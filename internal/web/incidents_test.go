@@ -34,7 +34,7 @@ func formKey(t *testing.T, page string) string {
 // escaped; the metrics page states each interval's origin.
 func TestIncidentPages(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		c := startConsole(t, dsn)
+		c := startEmptyConsole(t, dsn)
 		ctx := context.Background()
 
 		viewer := newBrowser(t, c.url)

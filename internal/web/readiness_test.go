@@ -21,7 +21,7 @@ import (
 // change nothing.
 func TestReadinessPages(t *testing.T) {
 	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
-		c := startConsole(t, dsn)
+		c := startEmptyConsole(t, dsn)
 		ctx := context.Background()
 
 		ed := newBrowser(t, c.url)

@@ -54,13 +54,25 @@ type console struct {
 // and the console on a free port until the test ends.
 func startConsole(t *testing.T, dsn string, edit ...func(*catalog.Catalog)) *console {
 	t.Helper()
+	return startSeededConsole(t, dsn, demo.Seed, edit...)
+}
+
+// startEmptyConsole is startConsole on the demo without its incidents,
+// postmortems and readiness reviews, for tests that start from none.
+func startEmptyConsole(t *testing.T, dsn string) *console {
+	t.Helper()
+	return startSeededConsole(t, dsn, demo.SeedBase)
+}
+
+func startSeededConsole(t *testing.T, dsn string, seed func(context.Context, demo.Store, string, time.Time) error, edit ...func(*catalog.Catalog)) *console {
+	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := demo.Seed(ctx, db, dsn, time.Now()); err != nil {
+	if err := seed(ctx, db, dsn, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 	c := demo.Catalog()
