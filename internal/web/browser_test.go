@@ -86,8 +86,8 @@ func newChromium(t *testing.T) context.Context {
 	return ctx
 }
 
-// axe runs axe-core on the page and fails the test on any serious or
-// critical violation.
+// axe runs axe-core on the page and fails the test on any moderate,
+// serious or critical violation.
 type axe struct {
 	t      *testing.T
 	source string
@@ -124,7 +124,7 @@ func (a *axe) check(ctx context.Context, page string) {
 		a.t.Fatalf("axe on %s: %v", page, err)
 	}
 	for _, v := range violations {
-		if v.Impact == "serious" || v.Impact == "critical" {
+		if v.Impact != "minor" {
 			b, _ := json.Marshal(v.Nodes)
 			a.t.Errorf("axe on %s: %s (%s): %s; nodes %s", page, v.ID, v.Impact, v.Help, b)
 		}
