@@ -25,7 +25,7 @@ const JobReadinessRefresh = "readiness.refresh"
 // incidents and new checklist versions make reviews stale, and the team
 // is told once).
 func (a *App) buildReadiness(ctx context.Context, inc *incident.Service, evaluator *budget.Evaluator) (*readiness.Service, error) {
-	rs := readiness.New(a.db, readiness.Options{SLO: evaluator, Alerts: a.db, Incidents: readiness.IncidentsOf(inc),
+	rs := readiness.New(a.db, readiness.Options{SLO: evaluator, Alerts: a.db, Incidents: readiness.IncidentsOf(inc), Postmortems: readiness.PostmortemsOf(a.db),
 		GateLevel: a.cfg.ReadinessGateLevel, ConsoleURL: a.cfg.PublicURL, Log: a.log.With("component", "readiness")})
 	if len(a.catalogFiles) > 0 {
 		// Checklists of the catalog applied at start, as POST

@@ -98,7 +98,7 @@ func seedLoop(ctx context.Context, db Store, now time.Time) error {
 	incs := incident.New(cs, incident.Options{Now: clockFn})
 	s := &story{ctx: ctx, db: db, clock: &clock, now: now, inc: incs,
 		pm: postmortem.New(cs, postmortem.Options{Incidents: incs, Linker: incs, Budget: eval, Now: clockFn}),
-		rs: readiness.New(cs, readiness.Options{SLO: eval, Alerts: db, Incidents: readiness.IncidentsOf(incs), Now: clockFn})}
+		rs: readiness.New(cs, readiness.Options{SLO: eval, Alerts: db, Incidents: readiness.IncidentsOf(incs), Postmortems: readiness.PostmortemsOf(db), Now: clockFn})}
 	// In the order they happened, so references and IDs count up with time.
 	for _, step := range []func(){s.postgresFirstReview, s.paymentGatewayReview, s.postgresFailover, s.postgresReview, s.paymentGatewayTimeouts,
 		s.authReview, s.searchStale, s.checkoutOpen, s.refreshReviews} {
