@@ -7,7 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Error codes. Each maps to one HTTP status in the server package.
@@ -124,4 +126,28 @@ func revisionOf(bi *debug.BuildInfo) (rev string, dirty bool) {
 		}
 	}
 	return rev, dirty
+}
+
+// Truncate cuts s to at most n bytes on a rune boundary: what a limited
+// field, log line or error message keeps of a client's text.
+func Truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
+// RefNumber reads the number of a reference written with prefix, in any
+// case, or bare: RefNumber("inc-42", "INC-") and RefNumber("42", "INC-")
+// give 42. It reports false for anything else and for numbers below 1.
+func RefNumber(s, prefix string) (int64, bool) {
+	v := strings.TrimSpace(s)
+	if len(v) > len(prefix) && strings.EqualFold(v[:len(prefix)], prefix) {
+		v = v[len(prefix):]
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	return n, err == nil && n > 0
 }

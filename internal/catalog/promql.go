@@ -85,7 +85,7 @@ func withoutRegexps(q string) string {
 				i++
 			}
 		case '"', '\'', '`':
-			i = quoteEnd(q, i)
+			i = slo.QuoteEnd(q, i)
 		case '{':
 			braces = true
 		case '}':
@@ -101,7 +101,7 @@ func withoutRegexps(q string) string {
 			if j >= len(q) || !strings.ContainsRune("\"'`", rune(q[j])) {
 				continue
 			}
-			end := quoteEnd(q, j)
+			end := slo.QuoteEnd(q, j)
 			if end >= len(q) {
 				return q
 			}
@@ -133,22 +133,6 @@ func afterLabelName(q string) bool {
 	}
 	q = strings.TrimRight(q[:name], " \t\n")
 	return strings.HasSuffix(q, "{") || strings.HasSuffix(q, ",")
-}
-
-// quoteEnd returns the offset of the quote closing the string that starts
-// at q[i], or len(q).
-func quoteEnd(q string, i int) int {
-	for j := i + 1; j < len(q); j++ {
-		switch q[j] {
-		case q[i]:
-			return j
-		case '\\':
-			if q[i] != '`' {
-				j++
-			}
-		}
-	}
-	return len(q)
 }
 
 // compiles reports whether re is a valid regular expression of a label

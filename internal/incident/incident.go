@@ -179,13 +179,9 @@ func RefOf(n int64) string { return "INC-" + strconv.FormatInt(n, 10) }
 
 // ParseRef reads "INC-42", "inc-42" or "42".
 func ParseRef(s string) (int64, error) {
-	v := strings.TrimSpace(s)
-	if len(v) > 4 && strings.EqualFold(v[:4], "INC-") {
-		v = v[4:]
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, tsuna.Errorf(tsuna.EINVALID, "%q is not an incident reference; write it as INC-42 or 42", truncate(s, 40))
+	n, ok := tsuna.RefNumber(s, "INC-")
+	if !ok {
+		return 0, tsuna.Errorf(tsuna.EINVALID, "%q is not an incident reference; write it as INC-42 or 42", tsuna.Truncate(s, 40))
 	}
 	return n, nil
 }
@@ -258,13 +254,13 @@ func (i *Incident) Validate(levels []string) error {
 		return err
 	}
 	if !slices.Contains(levels, i.Severity) {
-		return tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", truncate(i.Severity, 40), strings.Join(levels, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", tsuna.Truncate(i.Severity, 40), strings.Join(levels, ", "))
 	}
 	if !slices.Contains(Statuses, i.Status) {
-		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(i.Status, 40), strings.Join(Statuses, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(i.Status, 40), strings.Join(Statuses, ", "))
 	}
 	if i.Status == StatusActive && !slices.Contains(Stages, i.Stage) {
-		return tsuna.Errorf(tsuna.EINVALID, "stage: %q; an active incident is %s", truncate(i.Stage, 40), strings.Join(Stages, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "stage: %q; an active incident is %s", tsuna.Truncate(i.Stage, 40), strings.Join(Stages, ", "))
 	}
 	if len(i.Services) > MaxServices {
 		return tsuna.Errorf(tsuna.EINVALID, "services: %d listed; at most %d", len(i.Services), MaxServices)
@@ -279,7 +275,7 @@ func (i *Incident) Validate(levels []string) error {
 	}
 	for role, who := range i.Roles {
 		if !roleRE.MatchString(role) {
-			return tsuna.Errorf(tsuna.EINVALID, "roles: %q is not a role name; use lowercase letters, digits and '-'", truncate(role, 40))
+			return tsuna.Errorf(tsuna.EINVALID, "roles: %q is not a role name; use lowercase letters, digits and '-'", tsuna.Truncate(role, 40))
 		}
 		if err := checkText("roles."+role, who, MaxPerson, false); err != nil {
 			return err
@@ -304,17 +300,6 @@ func checkText(field, v string, max int, required bool) error {
 		return tsuna.Errorf(tsuna.EINVALID, "%s: contains control characters", field)
 	}
 	return nil
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // ChannelName returns the incident channel's name from the default

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tsuna-sre/tsuna"
 	"github.com/tsuna-sre/tsuna/internal/notify"
 )
 
@@ -86,7 +87,7 @@ func UpdateMessage(inc *Incident, text, author string, at time.Time) notify.Mess
 		Severity: inc.Severity,
 		Body:     text,
 		Fields:   []notify.Field{{Name: "Status", Value: inc.StatusText()}, {Name: "By", Value: dash(author)}},
-		Fallback: fmt.Sprintf("%s status update: %s", inc.Ref, truncate(text, 200)),
+		Fallback: fmt.Sprintf("%s status update: %s", inc.Ref, tsuna.Truncate(text, 200)),
 	}
 }
 

@@ -71,7 +71,7 @@ type Excluded struct {
 // grouped by by.
 func (s *Service) Metrics(ctx context.Context, since, until time.Time, by string) (*Report, error) {
 	if by != BySeverity && by != ByService && by != ByTeam {
-		return nil, tsuna.Errorf(tsuna.EINVALID, "by: %q; use severity, service or team", truncate(by, 40))
+		return nil, tsuna.Errorf(tsuna.EINVALID, "by: %q; use severity, service or team", tsuna.Truncate(by, 40))
 	}
 	if !until.After(since) {
 		return nil, tsuna.Errorf(tsuna.EINVALID, "since: must be before until")

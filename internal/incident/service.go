@@ -335,13 +335,13 @@ func (s *Service) Declare(ctx context.Context, d Declaration, a Actor) (*Inciden
 			inc.Timestamps.Detected = utc(&alert.StartsAt)
 		}
 		if inc.Title == "" {
-			inc.Title = truncate(alertTitle(alert), MaxTitle)
+			inc.Title = tsuna.Truncate(alertTitle(alert), MaxTitle)
 		}
 	}
 	for i, name := range d.Services {
 		svc, err := s.store.Service(ctx, name)
 		if tsuna.ErrorCode(err) == tsuna.ENOTFOUND {
-			return nil, false, tsuna.Errorf(tsuna.EINVALID, "services[%d]: %q is not a service of the catalog", i, truncate(name, 80))
+			return nil, false, tsuna.Errorf(tsuna.EINVALID, "services[%d]: %q is not a service of the catalog", i, tsuna.Truncate(name, 80))
 		} else if err != nil {
 			return nil, false, err
 		}
@@ -440,7 +440,7 @@ func (s *Service) Update(ctx context.Context, number int64, c Change, a Actor) (
 		for i, name := range *c.Services {
 			svc, err := s.store.Service(ctx, name)
 			if tsuna.ErrorCode(err) == tsuna.ENOTFOUND {
-				return nil, tsuna.Errorf(tsuna.EINVALID, "services[%d]: %q is not a service of the catalog", i, truncate(name, 80))
+				return nil, tsuna.Errorf(tsuna.EINVALID, "services[%d]: %q is not a service of the catalog", i, tsuna.Truncate(name, 80))
 			} else if err != nil {
 				return nil, err
 			}
@@ -506,7 +506,7 @@ func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Chang
 	}
 	if c.Severity != nil && *c.Severity != inc.Severity {
 		if _, ok := ls.level(*c.Severity); !ok {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", truncate(*c.Severity, 40), strings.Join(ls.names(), ", "))
+			return nil, tsuna.Errorf(tsuna.EINVALID, "severity: %q is not a severity level; use one of %s", tsuna.Truncate(*c.Severity, 40), strings.Join(ls.names(), ", "))
 		}
 		entry(EntrySeverity, "Severity %s → %s", inc.Severity, *c.Severity)
 		inc.Severity = *c.Severity
@@ -514,7 +514,7 @@ func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Chang
 	if c.Status != nil && *c.Status != inc.Status {
 		to := *c.Status
 		if !slices.Contains(Statuses, to) {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(to, 40), strings.Join(Statuses, ", "))
+			return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(to, 40), strings.Join(Statuses, ", "))
 		}
 		if !CanMove(inc.Status, to) {
 			return nil, tsuna.Errorf(tsuna.ECONFLICT, "status: %s cannot go from %s to %s; allowed: %s", inc.Ref, inc.Status, to, strings.Join(transitions[inc.Status], ", "))
@@ -560,7 +560,7 @@ func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Chang
 			return nil, tsuna.Errorf(tsuna.ECONFLICT, "stage: %s is %s; only an active incident has a stage", inc.Ref, inc.Status)
 		}
 		if !slices.Contains(Stages, *c.Stage) {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "stage: %q; use one of %s", truncate(*c.Stage, 40), strings.Join(Stages, ", "))
+			return nil, tsuna.Errorf(tsuna.EINVALID, "stage: %q; use one of %s", tsuna.Truncate(*c.Stage, 40), strings.Join(Stages, ", "))
 		}
 		entry(EntryStatus, "Stage %s → %s", dash(inc.Stage), *c.Stage)
 		inc.Stage = *c.Stage
@@ -586,7 +586,7 @@ func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Chang
 				return nil, tsuna.Errorf(tsuna.EINVALID, "roles.lead: set the lead with the lead field")
 			}
 			if !slices.Contains(level.Roles, role) && inc.Roles[role] == "" {
-				return nil, tsuna.Errorf(tsuna.EINVALID, "roles: %q is not a role of %s incidents; use one of %s", truncate(role, 40), inc.Severity, strings.Join(level.Roles, ", "))
+				return nil, tsuna.Errorf(tsuna.EINVALID, "roles: %q is not a role of %s incidents; use one of %s", tsuna.Truncate(role, 40), inc.Severity, strings.Join(level.Roles, ", "))
 			}
 			if inc.Roles[role] == who {
 				continue
@@ -605,7 +605,7 @@ func (s *Service) apply(ctx context.Context, ls levelSet, inc *Incident, c Chang
 	for _, name := range slices.Sorted(maps.Keys(c.Timestamps)) {
 		f := inc.Timestamps.Field(name)
 		if f == nil {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "timestamps.%s: not a timestamp; use %s", truncate(name, 40), strings.Join(TimestampNames, ", "))
+			return nil, tsuna.Errorf(tsuna.EINVALID, "timestamps.%s: not a timestamp; use %s", tsuna.Truncate(name, 40), strings.Join(TimestampNames, ", "))
 		}
 		v := utc(c.Timestamps[name])
 		if (v == nil) == (*f == nil) && (v == nil || v.Equal(**f)) {
@@ -768,7 +768,7 @@ func (s *Service) List(ctx context.Context, f Filter) ([]*Incident, error) {
 	}
 	for _, st := range f.Status {
 		if !slices.Contains(Statuses, st) {
-			return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use %s", truncate(st, 40), strings.Join(Statuses, ", "))
+			return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use %s", tsuna.Truncate(st, 40), strings.Join(Statuses, ", "))
 		}
 	}
 	return s.store.Incidents(ctx, f)

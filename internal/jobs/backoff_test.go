@@ -44,9 +44,6 @@ func TestJobErrorsClassified(t *testing.T) {
 	if !isPermanent(wrap(Permanent(errTest))) || isPermanent(errTest) {
 		t.Error("isPermanent misclassifies")
 	}
-	if got := truncate("héllo", 2); got != "h" {
-		t.Errorf("truncate = %q", got)
-	}
 }
 
 type testError struct{}

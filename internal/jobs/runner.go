@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/tsuna-sre/tsuna"
 )
 
 // Handler runs one job. Its context ends when the runner closes or the
@@ -294,19 +295,19 @@ func (r *Runner) run(ctx context.Context, owner string, deadline time.Time, j Jo
 	case isPermanent(err):
 		log.Warn("job failed permanently", "err", err)
 		result, write = resultFailed, func(c context.Context) error {
-			return r.store.Fail(c, j.ID, owner, truncate(err.Error(), MaxErrorLen))
+			return r.store.Fail(c, j.ID, owner, tsuna.Truncate(err.Error(), MaxErrorLen))
 		}
 	case ctx.Err() != nil:
 		// Interrupted by Close: hand the job back now rather than when its
 		// lease ends, whatever attempt it was.
 		log.Info("job interrupted by shutdown; released", "err", err)
 		result, write = resultRetried, func(c context.Context) error {
-			return r.store.Retry(c, j.ID, owner, time.Now(), truncate("interrupted by shutdown: "+err.Error(), MaxErrorLen))
+			return r.store.Retry(c, j.ID, owner, time.Now(), tsuna.Truncate("interrupted by shutdown: "+err.Error(), MaxErrorLen))
 		}
 	case j.Attempts >= max(j.MaxAttempts, 1):
 		log.Warn("job failed its last attempt", "err", err)
 		result, write = resultFailed, func(c context.Context) error {
-			return r.store.Fail(c, j.ID, owner, truncate(fmt.Sprintf("after %d attempts: %s", j.Attempts, err), MaxErrorLen))
+			return r.store.Fail(c, j.ID, owner, tsuna.Truncate(fmt.Sprintf("after %d attempts: %s", j.Attempts, err), MaxErrorLen))
 		}
 	default:
 		wait, ok := retryAfter(err)
@@ -315,7 +316,7 @@ func (r *Runner) run(ctx context.Context, owner string, deadline time.Time, j Jo
 		}
 		log.Warn("job failed; will retry", "retry_in", wait, "err", err)
 		result, write = resultRetried, func(c context.Context) error {
-			return r.store.Retry(c, j.ID, owner, time.Now().Add(wait), truncate(err.Error(), MaxErrorLen))
+			return r.store.Retry(c, j.ID, owner, time.Now().Add(wait), tsuna.Truncate(err.Error(), MaxErrorLen))
 		}
 	}
 	// A busy database must not make a job that ran run again after its

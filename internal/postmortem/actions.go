@@ -96,13 +96,13 @@ func (a *Action) validate() error {
 		return err
 	}
 	if !slices.Contains(ActionTypes, a.Type) {
-		return tsuna.Errorf(tsuna.EINVALID, "type: %q; use one of %s", truncate(a.Type, 40), strings.Join(ActionTypes, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "type: %q; use one of %s", tsuna.Truncate(a.Type, 40), strings.Join(ActionTypes, ", "))
 	}
 	if !slices.Contains(Priorities, a.Priority) {
-		return tsuna.Errorf(tsuna.EINVALID, "priority: %q; use one of %s", truncate(a.Priority, 40), strings.Join(Priorities, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "priority: %q; use one of %s", tsuna.Truncate(a.Priority, 40), strings.Join(Priorities, ", "))
 	}
 	if !slices.Contains(ActionStatuses, a.Status) {
-		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(a.Status, 40), strings.Join(ActionStatuses, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(a.Status, 40), strings.Join(ActionStatuses, ", "))
 	}
 	if a.Status == ActionWontDo && strings.TrimSpace(a.Reason) == "" {
 		return tsuna.Errorf(tsuna.EINVALID, "reason: required when the status is %s; say why it will not be done", ActionWontDo)

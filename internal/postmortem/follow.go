@@ -73,7 +73,7 @@ func (s *Service) checkOwner(ctx context.Context, owner string) error {
 			}
 		}
 	}
-	return tsuna.Errorf(tsuna.EINVALID, "owner: %q is not a member of any catalog team; name a member by the email the catalog lists", truncate(owner, 80))
+	return tsuna.Errorf(tsuna.EINVALID, "owner: %q is not a member of any catalog team; name a member by the email the catalog lists", tsuna.Truncate(owner, 80))
 }
 
 // UpdateAction changes an action as one of its postmortem's editors or
@@ -119,7 +119,7 @@ func (s *Service) UpdateAction(ctx context.Context, id int64, c ActionChange, a 
 		}
 		if c.Status != nil && *c.Status != act.Status {
 			if !slices.Contains(ActionStatuses, *c.Status) {
-				return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(*c.Status, 40), strings.Join(ActionStatuses, ", "))
+				return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(*c.Status, 40), strings.Join(ActionStatuses, ", "))
 			}
 			act.Status = *c.Status
 			if act.Status == ActionOpen {
@@ -188,7 +188,7 @@ func (s *Service) actionIssue(act *Action) Issue {
 		fmt.Fprintf(&b, "\n[Open in tsuna](%s/postmortems/%s)\n", strings.TrimRight(s.opts.ConsoleURL, "/"), act.PostmortemRef)
 	}
 	b.WriteString("\nClosing this issue closes the action in tsuna.\n")
-	return Issue{Title: truncate(act.Title, 250), Body: b.String(), Labels: []string{"postmortem-action", "action-" + act.Type, "priority-" + act.Priority},
+	return Issue{Title: tsuna.Truncate(act.Title, 250), Body: b.String(), Labels: []string{"postmortem-action", "action-" + act.Type, "priority-" + act.Priority},
 		Closed: act.Status != ActionOpen}
 }
 
@@ -201,7 +201,7 @@ func (s *Service) Actions(ctx context.Context, f ActionFilter) ([]*Action, error
 		f.Limit = 200
 	}
 	if f.Status != "" && !slices.Contains(ActionStatuses, f.Status) {
-		return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(f.Status, 40), strings.Join(ActionStatuses, ", "))
+		return nil, tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(f.Status, 40), strings.Join(ActionStatuses, ", "))
 	}
 	return s.store.Actions(ctx, f)
 }
@@ -268,7 +268,7 @@ func (s *Service) Export(ctx context.Context, ref string, a Actor) (*Postmortem,
 		body = string([]rune(body)[:maxIssueBody-200]) + "\n\n_(cut to GitHub's limit; read the whole postmortem in tsuna)_\n"
 	}
 	labels := append([]string{"postmortem", strings.ToLower(p.Severity)}, p.Labels...)
-	is := Issue{Title: truncate(p.Ref+": "+p.Title, 250), Body: body, Labels: uniq(labels)}
+	is := Issue{Title: tsuna.Truncate(p.Ref+": "+p.Title, 250), Body: body, Labels: uniq(labels)}
 	issue, err := s.opts.Tracker.Export(ctx, p.Issue, is)
 	if err != nil {
 		return nil, err

@@ -175,13 +175,9 @@ func RefOf(id int64) string { return "PM-" + strconv.FormatInt(id, 10) }
 
 // ParseRef reads "PM-7", "pm-7" or "7".
 func ParseRef(s string) (int64, error) {
-	v := strings.TrimSpace(s)
-	if len(v) > 3 && strings.EqualFold(v[:3], "PM-") {
-		v = v[3:]
-	}
-	n, err := strconv.ParseInt(v, 10, 64)
-	if err != nil || n <= 0 {
-		return 0, tsuna.Errorf(tsuna.EINVALID, "%q is not a postmortem reference; write it as PM-7, or name its incident as INC-42", truncate(s, 40))
+	n, ok := tsuna.RefNumber(s, "PM-")
+	if !ok {
+		return 0, tsuna.Errorf(tsuna.EINVALID, "%q is not a postmortem reference; write it as PM-7, or name its incident as INC-42", tsuna.Truncate(s, 40))
 	}
 	return n, nil
 }
@@ -195,7 +191,7 @@ func (p *Postmortem) Validate() error {
 		return err
 	}
 	if !slices.Contains(Statuses, p.Status) {
-		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(p.Status, 40), strings.Join(Statuses, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(p.Status, 40), strings.Join(Statuses, ", "))
 	}
 	for _, l := range []struct {
 		field string
@@ -222,7 +218,7 @@ func checkLabels(field string, labels []string) error {
 	for i, l := range labels {
 		if len(l) > MaxLabel || !labelRE.MatchString(l) {
 			return tsuna.Errorf(tsuna.EINVALID, "%s[%d]: %q is not a label; use lowercase letters, digits, '.', '_' and '-', at most %d characters, such as %s",
-				field, i, truncate(l, 60), MaxLabel, LabelRecommended)
+				field, i, tsuna.Truncate(l, 60), MaxLabel, LabelRecommended)
 		}
 	}
 	return nil
@@ -242,17 +238,6 @@ func checkText(field, v string, max int, required bool) error {
 		return tsuna.Errorf(tsuna.EINVALID, "%s: contains control characters", field)
 	}
 	return nil
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8.RuneStart(s[n]) {
-		n--
-	}
-	return s[:n]
 }
 
 // AddBusinessDays returns the day n business days (Monday to Friday)

@@ -308,7 +308,7 @@ func (s *Service) Template(ctx context.Context, name string) (catalog.Postmortem
 	if !slices.Contains(names, DefaultTemplateName) {
 		names = append(names, DefaultTemplateName)
 	}
-	return catalog.PostmortemTemplate{}, tsuna.Errorf(tsuna.EINVALID, "template: %q is not a postmortem template; use one of %s", truncate(name, 60), strings.Join(names, ", "))
+	return catalog.PostmortemTemplate{}, tsuna.Errorf(tsuna.EINVALID, "template: %q is not a postmortem template; use one of %s", tsuna.Truncate(name, 60), strings.Join(names, ", "))
 }
 
 // Templates returns the templates in force, the default included.
@@ -391,7 +391,7 @@ func (s *Service) Draft(ctx context.Context, req DraftRequest, a Actor) (*Postmo
 		req.Timeline = TimelineAll
 	}
 	if req.Timeline != TimelineAll && req.Timeline != TimelineKey {
-		return nil, false, tsuna.Errorf(tsuna.EINVALID, "timeline: %q; use all or key", truncate(req.Timeline, 20))
+		return nil, false, tsuna.Errorf(tsuna.EINVALID, "timeline: %q; use all or key", tsuna.Truncate(req.Timeline, 20))
 	}
 	tmpl, err := s.Template(ctx, req.Template)
 	if err != nil {
@@ -428,7 +428,7 @@ func (s *Service) Draft(ctx context.Context, req DraftRequest, a Actor) (*Postmo
 		authors = append(authors, inc.Lead)
 	}
 	due := s.DueDate(inc.Severity, now)
-	p := &Postmortem{Incident: inc.Ref, Title: truncate(inc.Title, MaxTitle), Severity: inc.Severity, Services: slices.Clone(inc.Services),
+	p := &Postmortem{Incident: inc.Ref, Title: tsuna.Truncate(inc.Title, MaxTitle), Severity: inc.Severity, Services: slices.Clone(inc.Services),
 		Team: inc.Team, Status: StatusDraft, Authors: authors, Reviewers: []string{}, Labels: []string{},
 		Template: tmpl.Name, TemplateVersion: tmpl.Version, Facts: facts, Due: &due, Revision: 1}
 	if p.Services == nil {
@@ -436,7 +436,7 @@ func (s *Service) Draft(ctx context.Context, req DraftRequest, a Actor) (*Postmo
 	}
 	p.Body = render(draftInput{inc: inc, entries: entries, facts: facts, authors: authors, due: &due, template: tmpl})
 	if len(p.Body) > MaxBody {
-		p.Body = truncate(p.Body, MaxBody-100) + "\n\n_(cut: the draft was longer than the limit)_\n"
+		p.Body = tsuna.Truncate(p.Body, MaxBody-100) + "\n\n_(cut: the draft was longer than the limit)_\n"
 	}
 	if err := p.Validate(); err != nil {
 		return nil, false, err
@@ -525,7 +525,7 @@ func (s *Service) budgetSpent(ctx context.Context, service string, o *slo.SLO, f
 	// when the series is scraped at an offset.
 	pts, err := s.opts.Budget.History(ctx, o, from.Add(-step), to.Add(step), step)
 	if err != nil {
-		out.Reason = truncate(err.Error(), 300)
+		out.Reason = tsuna.Truncate(err.Error(), 300)
 		return out
 	}
 	before, after := pointAt(pts, *from), pointAt(pts, to)
@@ -635,7 +635,7 @@ func checkFilter(f *Filter) error {
 		f.Limit = 50
 	}
 	if f.Status != "" && !slices.Contains(Statuses, f.Status) {
-		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", truncate(f.Status, 40), strings.Join(Statuses, ", "))
+		return tsuna.Errorf(tsuna.EINVALID, "status: %q; use one of %s", tsuna.Truncate(f.Status, 40), strings.Join(Statuses, ", "))
 	}
 	if f.Label != "" {
 		if err := checkLabels("label", []string{f.Label}); err != nil {

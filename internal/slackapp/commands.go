@@ -70,7 +70,7 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, body []byte) {
 		a.postmortemCommand(w, r, form, rest)
 		return
 	default:
-		ephemeral(w, fmt.Sprintf("tsuna does not know %q.\n%s", truncate(word, 40), Help))
+		ephemeral(w, fmt.Sprintf("tsuna does not know %q.\n%s", tsuna.Truncate(word, 40), Help))
 		return
 	}
 	var number int64
@@ -102,7 +102,7 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, body []byte) {
 	case !isSub:
 		// A declaration: the modal must open within Slack's 3 seconds of
 		// the trigger, after the acknowledgement.
-		title := truncate(rest, incident.MaxTitle)
+		title := tsuna.Truncate(rest, incident.MaxTitle)
 		a.goAfterAck(func(ctx context.Context) {
 			a.openDeclare(ctx, trigger, declareMeta{Channel: channel}, title)
 		})
@@ -111,7 +111,7 @@ func (a *App) command(w http.ResponseWriter, r *http.Request, body []byte) {
 	}
 	payload, _ := json.Marshal(commandPayload{Number: number, Verb: verb, Args: args, User: user, Channel: channel,
 		ResponseURL: form.Get("response_url"), TriggerID: trigger, At: at})
-	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobCommand, Key: "cmd/" + truncate(trigger, 400), Payload: payload, MaxAttempts: 5}); err != nil {
+	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobCommand, Key: "cmd/" + tsuna.Truncate(trigger, 400), Payload: payload, MaxAttempts: 5}); err != nil {
 		a.log.Warn("slash command: queue", "err", err)
 		ephemeral(w, "tsuna could not record the command; try again in a moment.")
 		return
@@ -151,12 +151,12 @@ func (a *App) postmortemCommand(w http.ResponseWriter, r *http.Request, form url
 	}
 	timeline := strings.ToLower(strings.TrimSpace(rest))
 	if timeline != "" && timeline != postmortem.TimelineKey && timeline != postmortem.TimelineAll {
-		ephemeral(w, fmt.Sprintf("`/tsuna postmortem` takes `key` (only the key timeline entries) or nothing, not %q.", truncate(rest, 40)))
+		ephemeral(w, fmt.Sprintf("`/tsuna postmortem` takes `key` (only the key timeline entries) or nothing, not %q.", tsuna.Truncate(rest, 40)))
 		return
 	}
 	payload, _ := json.Marshal(commandPayload{Number: number, Verb: verbPostmortem, Args: timeline, User: user, Channel: channel,
 		ResponseURL: form.Get("response_url"), TriggerID: trigger, At: time.Now().UTC()})
-	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobCommand, Key: "cmd/" + truncate(trigger, 400), Payload: payload, MaxAttempts: 5}); err != nil {
+	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobCommand, Key: "cmd/" + tsuna.Truncate(trigger, 400), Payload: payload, MaxAttempts: 5}); err != nil {
 		a.log.Warn("slash command: queue", "err", err)
 		ephemeral(w, "tsuna could not record the command; try again in a moment.")
 		return
@@ -232,7 +232,7 @@ func (a *App) subcommand(ctx context.Context, ppl *people, p commandPayload) (st
 	actor := ppl.actor(p.User)
 	// The command's ID makes a note or an update once, however often the
 	// job runs; the other subcommands set a value, done once by nature.
-	ext := "slack:cmd:" + truncate(p.TriggerID, 150)
+	ext := "slack:cmd:" + tsuna.Truncate(p.TriggerID, 150)
 	inc, err := svc.Get(ctx, p.Number)
 	if err != nil {
 		return "", err
@@ -267,7 +267,7 @@ func (a *App) subcommand(ctx context.Context, ppl *people, p commandPayload) (st
 		case v == incident.StatusActive || v == incident.StatusResolved || v == incident.StatusClosed || v == incident.StatusDeclined:
 			c.Status = &v
 		default:
-			return "", tsuna.Errorf(tsuna.EINVALID, "status %q: say one of investigating, identified, monitoring, resolved, closed, declined", truncate(v, 40))
+			return "", tsuna.Errorf(tsuna.EINVALID, "status %q: say one of investigating, identified, monitoring, resolved, closed, declined", tsuna.Truncate(v, 40))
 		}
 	case "mitigated":
 		switch {
@@ -334,15 +334,4 @@ func dash(s string) string {
 		return "none"
 	}
 	return s
-}
-
-// truncate cuts s to at most n bytes on a rune boundary.
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xC0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

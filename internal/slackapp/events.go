@@ -96,7 +96,7 @@ func (a *App) event(w http.ResponseWriter, r *http.Request, body []byte) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
-	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobEvent, Key: "event/" + truncate(env.EventID, 400), Payload: env.Event, MaxAttempts: 10}); err != nil {
+	if _, err := a.cfg.Jobs.Enqueue(r.Context(), jobs.Job{Kind: JobEvent, Key: "event/" + tsuna.Truncate(env.EventID, 400), Payload: env.Event, MaxAttempts: 10}); err != nil {
 		// Slack retries an event that was not answered with a 2xx.
 		a.log.Warn("slack event: queue", "err", err)
 		http.Error(w, "try again", http.StatusServiceUnavailable)
@@ -152,7 +152,7 @@ func (a *App) eventJob(ctx context.Context, j jobs.Job) error {
 	if author := ppl.person(msg.User); author != "" {
 		text = author + ": " + text
 	}
-	_, err = a.cfg.Incidents.Pin(ctx, inc.Number, truncate(text, incident.MaxText), at, ext, actor)
+	_, err = a.cfg.Incidents.Pin(ctx, inc.Number, tsuna.Truncate(text, incident.MaxText), at, ext, actor)
 	return err
 }
 
@@ -185,12 +185,12 @@ func parseTS(ts string) (time.Time, error) {
 	sec, frac, _ := strings.Cut(ts, ".")
 	s, err := strconv.ParseInt(sec, 10, 64)
 	if err != nil || len(frac) > 6 {
-		return time.Time{}, fmt.Errorf("bad message timestamp %q", truncate(ts, 40))
+		return time.Time{}, fmt.Errorf("bad message timestamp %q", tsuna.Truncate(ts, 40))
 	}
 	us := int64(0)
 	if frac != "" {
 		if us, err = strconv.ParseInt(frac+strings.Repeat("0", 6-len(frac)), 10, 64); err != nil {
-			return time.Time{}, fmt.Errorf("bad message timestamp %q", truncate(ts, 40))
+			return time.Time{}, fmt.Errorf("bad message timestamp %q", tsuna.Truncate(ts, 40))
 		}
 	}
 	return time.Unix(s, us*1000).UTC(), nil

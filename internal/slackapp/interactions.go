@@ -224,7 +224,7 @@ func (a *App) interaction(w http.ResponseWriter, r *http.Request, body []byte) {
 	case "block_actions":
 		for _, act := range p.Actions {
 			if act.ActionID == alerting.ActionDeclareIncident && p.TriggerID != "" {
-				meta := declareMeta{Channel: p.Channel.ID, Alert: truncate(act.Value, incident.MaxKey)}
+				meta := declareMeta{Channel: p.Channel.ID, Alert: tsuna.Truncate(act.Value, incident.MaxKey)}
 				a.goAfterAck(func(ctx context.Context) { a.openDeclare(ctx, p.TriggerID, meta, "") })
 			}
 		}
@@ -253,7 +253,7 @@ func (a *App) submitDeclare(w http.ResponseWriter, r *http.Request, p *interacti
 		Summary:  strings.TrimSpace(get(blockSummary).text()),
 		Severity: get(blockSeverity).text(),
 		Triage:   len(get(blockTriage).SelectedOptions) > 0,
-		Key:      "slack:view:" + truncate(p.View.ID, 100),
+		Key:      "slack:view:" + tsuna.Truncate(p.View.ID, 100),
 	}
 	if s := strings.TrimSpace(get(blockService).text()); s != "" {
 		d.Services = []string{s}

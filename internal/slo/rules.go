@@ -139,11 +139,7 @@ func (s *SLO) Queries(w time.Duration) (errors, total string, ok bool) {
 func (s *SLO) ratioExpr(sel string, w time.Duration, plain bool) string {
 	if w <= ExactWindowMax {
 		errs, total, _ := s.Queries(w)
-		none := "(0 * (" + total + "))"
-		if plain {
-			none = "vector(0)"
-		}
-		return "(\n  (" + errs + ")\n  or\n  " + none + "\n)\n/\n((" + total + ") > 0)"
+		return "(\n  (" + errs + ")\n  or\n  " + noErrors(total, plain) + "\n)\n/\n((" + total + ") > 0)"
 	}
 	d := SeriesWindow(w)
 	return "sum_over_time(" + SeriesErrors + sel + "[" + d + "])\n/\n(sum_over_time(" + SeriesTotal + sel + "[" + d + "]) > 0)"
@@ -154,10 +150,15 @@ func (s *SLO) ratioExpr(sel string, w time.Duration, plain bool) string {
 // which costs Prometheus nothing, else "or 0 * total", which reads the
 // total's series again.
 func orNone(errs, total string, plain bool) string {
+	return "(" + errs + ")\nor\n" + noErrors(total, plain)
+}
+
+// noErrors is the 0 that orNone falls back to.
+func noErrors(total string, plain bool) string {
 	if plain {
-		return "(" + errs + ")\nor\nvector(0)"
+		return "vector(0)"
 	}
-	return "(" + errs + ")\nor\n(0 * (" + total + "))"
+	return "(0 * (" + total + "))"
 }
 
 // labelFree reports whether the PromQL q surely gives at most one series
@@ -174,7 +175,7 @@ func labelFree(q string) bool {
 	for i := 0; i < len(q); i++ {
 		switch q[i] {
 		case '"', '\'', '`':
-			if i = stringEnd(q, i); i >= len(q) {
+			if i = QuoteEnd(q, i); i >= len(q) {
 				return false
 			}
 		case '(', '[', '{':
@@ -221,9 +222,9 @@ func labelFreeOperand(q string) bool {
 	return false
 }
 
-// stringEnd returns the index of the quote ending the PromQL string that
+// QuoteEnd returns the index of the quote ending the PromQL string that
 // starts at q[i], or len(q) when it does not end.
-func stringEnd(q string, i int) int {
+func QuoteEnd(q string, i int) int {
 	j := i + 1
 	for j < len(q) && q[j] != q[i] {
 		if q[j] == '\\' && q[i] != '`' {
@@ -241,7 +242,7 @@ func closing(q string, open int) int {
 	for i := open; i < len(q); i++ {
 		switch q[i] {
 		case '"', '\'', '`':
-			i = stringEnd(q, i)
+			i = QuoteEnd(q, i)
 		case '(':
 			depth++
 		case ')':

@@ -93,7 +93,7 @@ func pmDay(field, v string) (time.Time, error) {
 	}
 	t, err := time.Parse("2006-01-02", v)
 	if err != nil {
-		return time.Time{}, tsuna.Errorf(tsuna.EINVALID, "%s: %q is not a date; write it as 2026-11-23", field, truncateText(v, 40))
+		return time.Time{}, tsuna.Errorf(tsuna.EINVALID, "%s: %q is not a date; write it as 2026-11-23", field, tsuna.Truncate(v, 40))
 	}
 	return t, nil
 }
@@ -576,7 +576,7 @@ func (c *Console) pmStatus(w http.ResponseWriter, r *http.Request, p *Principal)
 		pm, err = c.pms.Reopen(r.Context(), ref, a)
 		msg = "Back to draft."
 	default:
-		err = tsuna.Errorf(tsuna.EINVALID, "status: %q; use in_review, published or draft", truncateText(st, 40))
+		err = tsuna.Errorf(tsuna.EINVALID, "status: %q; use in_review, published or draft", tsuna.Truncate(st, 40))
 	}
 	if err != nil {
 		c.fail(w, r, p, err)
@@ -611,7 +611,7 @@ func (c *Console) pmAddAction(w http.ResponseWriter, r *http.Request, p *Princip
 func (c *Console) pmUpdateAction(w http.ResponseWriter, r *http.Request, p *Principal) {
 	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
 	if err != nil || id <= 0 {
-		c.fail(w, r, p, tsuna.Errorf(tsuna.ENOTFOUND, "%q is not a follow-up number", truncateText(r.PathValue("id"), 40)))
+		c.fail(w, r, p, tsuna.Errorf(tsuna.ENOTFOUND, "%q is not a follow-up number", tsuna.Truncate(r.PathValue("id"), 40)))
 		return
 	}
 	form := r.PostForm
@@ -676,7 +676,7 @@ func (c *Console) pmFollowups(r *http.Request, p *Principal) (any, error) {
 	case postmortem.ActionOpen, postmortem.ActionDone, postmortem.ActionWontDo:
 		f.Status = d.Show
 	default:
-		return nil, tsuna.Errorf(tsuna.EINVALID, "show: %q; use overdue, open, done or wont_do", truncateText(d.Show, 40))
+		return nil, tsuna.Errorf(tsuna.EINVALID, "show: %q; use overdue, open, done or wont_do", tsuna.Truncate(d.Show, 40))
 	}
 	acts, err := c.pms.Actions(ctx, f)
 	if err != nil {
@@ -704,17 +704,6 @@ func (c *Console) pmFollowups(r *http.Request, p *Principal) (any, error) {
 	}
 	d.Teams = cat.teams
 	return d, nil
-}
-
-// truncateText cuts s to at most n bytes on a rune boundary.
-func truncateText(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && !utf8Start(s, n) {
-		n--
-	}
-	return s[:n]
 }
 
 // pmRelatedShown bounds the related postmortems a service or an incident
