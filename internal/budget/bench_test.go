@@ -1,6 +1,7 @@
 package budget_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -56,11 +57,11 @@ func BenchmarkEvaluate1000(b *testing.B) {
 			group = append(group, s)
 		}
 		slos = append(slos, group...)
-		data, err := slo.Marshal(slo.ServiceRules(group), slo.FormatPrometheus, "")
-		if err != nil {
+		var data bytes.Buffer
+		if err := slo.WriteRules(&data, group, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}, slo.FormatPrometheus, ""); err != nil {
 			b.Fatal(err)
 		}
-		rules[fmt.Sprintf("svc%d.yaml", svc)] = data
+		rules[fmt.Sprintf("svc%d.yaml", svc)] = data.Bytes()
 	}
 	prom := promtest.Start(b, fmt.Sprintf("global: {scrape_interval: 2s, evaluation_interval: 2s}\nrule_files: [\"rules/*.yaml\"]\nscrape_configs:\n  - job_name: apps\n    static_configs: [{targets: [%q]}]\n",
 		strings.TrimPrefix(exp.URL, "http://")), rules)

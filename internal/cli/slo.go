@@ -217,12 +217,11 @@ func ruleOutputs(slos []*slo.SLO) []ruleOutput {
 // marshalOutput appends one output to b: a PrometheusRule for a
 // PrometheusServiceLevel, else a rule file or object as format says.
 func marshalOutput(b *bytes.Buffer, o ruleOutput, format string, opt slo.Options) {
-	f := slo.RulesFile(o.slos, opt)
 	if o.meta != nil {
-		slo.MarshalObjectTo(b, f, *o.meta)
+		slo.WriteRulesObject(b, o.slos, opt, *o.meta)
 		return
 	}
-	slo.MarshalTo(b, f, format, o.key+"-slos") // format was checked
+	_ = slo.WriteRules(b, o.slos, opt, format, o.key+"-slos") // format was checked
 }
 
 // marshalStream writes every output into one stream: the plain rules of
@@ -241,8 +240,9 @@ func marshalStream(outputs []ruleOutput, format string, opt slo.Options) []byte 
 		docs = append(docs, b.Bytes())
 	}
 	if len(plain) > 0 {
-		b, _ := slo.Marshal(slo.RulesFile(plain, opt), slo.FormatPrometheus, "")
-		docs = append([][]byte{b}, docs...)
+		var b bytes.Buffer
+		_ = slo.WriteRules(&b, plain, opt, slo.FormatPrometheus, "")
+		docs = append([][]byte{b.Bytes()}, docs...)
 	}
 	return bytes.Join(docs, []byte("---\n"))
 }

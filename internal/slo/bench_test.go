@@ -29,7 +29,7 @@ func BenchmarkMarshalService(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		buf.Reset()
-		if err := slo.MarshalTo(&buf, slo.RulesFile(slos, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}), slo.FormatPrometheus, ""); err != nil {
+		if err := slo.WriteRules(&buf, slos, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}, slo.FormatPrometheus, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

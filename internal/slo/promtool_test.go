@@ -1,6 +1,7 @@
 package slo_test
 
 import (
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -34,11 +35,11 @@ func TestPromtoolRules(t *testing.T) {
 				t.Fatalf("slos.yaml: %v", diags)
 			}
 			dir := t.TempDir()
-			rules, err := slo.Marshal(slo.RulesFile(c.SLOs, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}), slo.FormatPrometheus, "")
-			if err != nil {
+			var rules bytes.Buffer
+			if err := slo.WriteRules(&rules, c.SLOs, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}, slo.FormatPrometheus, ""); err != nil {
 				t.Fatal(err)
 			}
-			os.WriteFile(filepath.Join(dir, "rules.yaml"), rules, 0o644)
+			os.WriteFile(filepath.Join(dir, "rules.yaml"), rules.Bytes(), 0o644)
 			entries, _ := os.ReadDir(src)
 			for _, e := range entries {
 				if e.Name() != "slos.yaml" {

@@ -66,9 +66,13 @@ const DefaultGroupPrefix = "sloth-"
 // Windows returns every window an SLO's rules record: 5m (the current
 // burn rate), the alert windows, then the period, sorted, without
 // duplicates.
-func (s *SLO) Windows() []time.Duration {
-	ws := []time.Duration{5 * time.Minute}
-	for _, bw := range s.BurnWindows() {
+func (s *SLO) Windows() []time.Duration { return s.windows(s.BurnWindows()) }
+
+// windows is Windows for the alert windows burn of s.
+func (s *SLO) windows(burn []BurnWindow) []time.Duration {
+	ws := make([]time.Duration, 1, 2*len(burn)+2)
+	ws[0] = 5 * time.Minute
+	for _, bw := range burn {
 		ws = append(ws, bw.Short, bw.Long)
 	}
 	if s.Window.Calendar == "" {
@@ -78,16 +82,17 @@ func (s *SLO) Windows() []time.Duration {
 	return slices.Compact(ws)
 }
 
-// baseLabels are on every rule of s: its labels, the extra ones, and the
-// identifying ones.
-func (s *SLO) baseLabels(extra map[string]string) map[string]string {
+// baseLabels are on every rule of s: its labels, the extra ones (which
+// win), and the identifying ones (which win over both).
+func (s *SLO) baseLabels(extra map[string]string) *labelSet {
 	l := make(map[string]string, len(s.Labels)+len(extra)+3)
 	maps.Copy(l, s.Labels)
 	maps.Copy(l, extra)
 	l["sloth_id"] = s.ID()
 	l["sloth_service"] = s.Service
 	l["sloth_slo"] = s.Name
-	return l
+	set := setOf(l)
+	return &set
 }
 
 // selector matches the series of s.
@@ -95,12 +100,14 @@ func (s *SLO) selector() string {
 	return `{sloth_id="` + s.ID() + `", sloth_service="` + s.Service + `", sloth_slo="` + s.Name + `"}`
 }
 
-func with(l map[string]string, kv ...string) map[string]string {
-	out := maps.Clone(l)
+// with is base with the labels kv (name, value, name, value…), which win.
+func with(base *labelSet, kv ...string) ruleLabels {
+	add := make(labelSet, 0, len(kv)/2)
 	for i := 0; i+1 < len(kv); i += 2 {
-		out[kv[i]] = kv[i+1]
+		add = append(add, label{kv[i], kv[i+1]})
 	}
-	return out
+	slices.SortFunc(add, func(a, b label) int { return strings.Compare(a.name, b.name) })
+	return ruleLabels{shared: base, add: add}
 }
 
 // Queries returns the PromQL of bad events and all events over window w,
@@ -260,26 +267,54 @@ func (s *SLO) Groups() []RuleGroup { return s.Rules(Options{GroupPrefix: Default
 // Rules returns the rule groups of s: recordings, metadata, alerts. An SLO
 // whose events are pushed to tsuna has none.
 func (s *SLO) Rules(opt Options) []RuleGroup {
+	gs := s.groups(opt)
+	out := make([]RuleGroup, len(gs))
+	for i, g := range gs {
+		out[i] = RuleGroup{Name: g.name, Interval: g.interval, Rules: make([]Rule, len(g.rules))}
+		for j, r := range g.rules {
+			out[i].Rules[j] = Rule{Record: r.record, Alert: r.alert, Expr: r.expr, Labels: r.labels.toMap(), Annotations: ruleLabels{add: r.annotations}.toMap()}
+		}
+	}
+	return out
+}
+
+// group is a rule group as generated, before it is written or exported.
+type group struct {
+	name, interval string
+	rules          []rule
+}
+
+// rule is a Rule as generated: its labels share the SLO's base labels.
+type rule struct {
+	record, alert, expr string
+	labels              ruleLabels
+	annotations         labelSet
+}
+
+// groups returns the rule groups of s (see Rules).
+func (s *SLO) groups(opt Options) []group {
 	if s.SLI.Events != nil {
 		return nil
 	}
 	base := s.baseLabels(opt.ExtraLabels)
 	sel := s.selector()
+	burn := s.BurnWindows()
 	errs5m, total5m, counted := s.Queries(5 * time.Minute)
 	plain := counted && labelFree(errs5m) && labelFree(total5m) // the same for every window
-	var groups []RuleGroup
+	groups := make([]group, 0, 4)
 	if !opt.DisableRecordings {
-		rec := make([]Rule, 0, 10)
-		var rates *RuleGroup
+		windows := s.windows(burn)
+		rec := make([]rule, 0, len(windows))
+		var rates *group
 		if counted {
 			// The 5-minute rates the long windows sum, every 5 minutes:
 			// bad events default to 0 where none were seen but traffic was.
 			l := with(base, "sloth_window", "5m")
-			rates = &RuleGroup{Name: opt.GroupPrefix + "slo-sli-rates-" + s.ID(), Interval: RatesInterval, Rules: []Rule{
-				{Record: SeriesErrors, Expr: orNone(errs5m, total5m, plain), Labels: l},
-				{Record: SeriesTotal, Expr: total5m, Labels: l}}}
+			rates = &group{name: opt.GroupPrefix + "slo-sli-rates-" + s.ID(), interval: RatesInterval, rules: []rule{
+				{record: SeriesErrors, expr: orNone(errs5m, total5m, plain), labels: l},
+				{record: SeriesTotal, expr: total5m, labels: l}}}
 		}
-		for _, w := range s.Windows() {
+		for _, w := range windows {
 			expr := ""
 			switch {
 			case counted:
@@ -290,19 +325,19 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 			default:
 				expr = Expand(s.SLI.Raw, w)
 			}
-			rec = append(rec, Rule{Record: RatioSeries(w), Expr: expr, Labels: with(base, "sloth_window", SeriesWindow(w))})
+			rec = append(rec, rule{record: RatioSeries(w), expr: expr, labels: with(base, "sloth_window", SeriesWindow(w))})
 		}
-		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-sli-recordings-" + s.ID(), Rules: rec})
+		groups = append(groups, group{name: opt.GroupPrefix + "slo-sli-recordings-" + s.ID(), rules: rec})
 		if rates != nil {
 			groups = append(groups, *rates)
 		}
-		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-meta-recordings-" + s.ID(), Rules: s.metaRules(base, sel)})
+		groups = append(groups, group{name: opt.GroupPrefix + "slo-meta-recordings-" + s.ID(), rules: s.metaRules(base, sel)})
 	}
 	if opt.DisableAlerts {
 		return groups
 	}
-	if alerts := s.alertRules(sel, counted, base); len(alerts) > 0 {
-		groups = append(groups, RuleGroup{Name: opt.GroupPrefix + "slo-alerts-" + s.ID(), Rules: alerts})
+	if alerts := s.alertRules(sel, counted, base, burn); len(alerts) > 0 {
+		groups = append(groups, group{name: opt.GroupPrefix + "slo-alerts-" + s.ID(), rules: alerts})
 	}
 	return groups
 }
@@ -310,21 +345,23 @@ func (s *SLO) Rules(opt Options) []RuleGroup {
 // formatFloat writes f in the shortest form that reads back exactly.
 func formatFloat(f float64) string { return strconv.FormatFloat(f, 'g', -1, 64) }
 
-func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
+func (s *SLO) metaRules(base *labelSet, sel string) []rule {
 	budget := formatFloat(Round(s.Budget(), 12))
-	rules := []Rule{
-		{Record: "slo:objective:ratio", Expr: fmt.Sprintf("vector(%s)", formatFloat(Round(s.Objective/100, 12))), Labels: base},
-		{Record: "slo:error_budget:ratio", Expr: fmt.Sprintf("vector(%s)", budget), Labels: base},
-		{Record: "slo:time_period:days", Expr: fmt.Sprintf("vector(%s)", formatFloat(s.Window.Length().Hours()/24)), Labels: base},
-		{Record: "slo:current_burn_rate:ratio", Expr: fmt.Sprintf("%s5m%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", SeriesRatioPrefix, sel, sel), Labels: base},
-	}
+	all := ruleLabels{shared: base}
+	rules := make([]rule, 0, 7)
+	rules = append(rules,
+		rule{record: "slo:objective:ratio", expr: "vector(" + formatFloat(Round(s.Objective/100, 12)) + ")", labels: all},
+		rule{record: "slo:error_budget:ratio", expr: "vector(" + budget + ")", labels: all},
+		rule{record: "slo:time_period:days", expr: "vector(" + formatFloat(s.Window.Length().Hours()/24) + ")", labels: all},
+		rule{record: "slo:current_burn_rate:ratio", expr: SeriesRatioPrefix + "5m" + sel + "\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio" + sel, labels: all},
+	)
 	if s.Window.Calendar == "" { // a calendar period's start moves: tsuna computes it when evaluating
 		rules = append(rules,
-			Rule{Record: "slo:period_burn_rate:ratio", Expr: fmt.Sprintf("%s%s\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio%s", RatioSeries(s.Window.Length()), sel, sel), Labels: base},
-			Rule{Record: "slo:period_error_budget_remaining:ratio", Expr: "1 - slo:period_burn_rate:ratio" + sel, Labels: base})
+			rule{record: "slo:period_burn_rate:ratio", expr: RatioSeries(s.Window.Length()) + sel + "\n/ on(sloth_id, sloth_slo, sloth_service) group_left\nslo:error_budget:ratio" + sel, labels: all},
+			rule{record: "slo:period_error_budget_remaining:ratio", expr: "1 - slo:period_burn_rate:ratio" + sel, labels: all})
 	}
 	info := with(base, "sloth_objective", formatFloat(s.Objective), "sloth_spec", s.Source, "sloth_mode", "tsuna", "tsuna_window", s.Window.String())
-	return append(rules, Rule{Record: "sloth_slo_info", Expr: "vector(1)", Labels: info})
+	return append(rules, rule{record: "sloth_slo_info", expr: "vector(1)", labels: info})
 }
 
 // alertRules returns the page and ticket alerts: each fires when both
@@ -332,10 +369,9 @@ func (s *SLO) metaRules(base map[string]string, sel string) []Rule {
 // user set win: on the alert, on its severity, or on the SLO's series
 // (which the alert keeps); tsuna adds service, slo, team and severity only
 // where none of those sets them.
-func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rule {
-	var out []Rule
+func (s *SLO) alertRules(sel string, counted bool, base *labelSet, windows []BurnWindow) []rule {
+	var out []rule
 	budget := formatFloat(Round(s.Budget(), 12))
-	windows := s.BurnWindows()
 	for _, sev := range Severities {
 		spec := s.Alerting.Page
 		if sev == SeverityTicket {
@@ -346,6 +382,7 @@ func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rul
 		}
 		// Each pair, indented in parentheses, the pairs joined by "or".
 		var expr strings.Builder
+		expr.Grow(4 * (100 + len(sel))) // two pairs, as tsuna's windows have
 		for _, bw := range windows {
 			if bw.Severity != sev {
 				continue
@@ -374,23 +411,22 @@ func (s *SLO) alertRules(sel string, counted bool, base map[string]string) []Rul
 		maps.Copy(labels, spec.Labels)
 		for _, kv := range [...][2]string{{"service", s.Service}, {"slo", s.Name}, {"team", s.Team}, {"severity", sev}} {
 			_, onAlert := labels[kv[0]]
-			_, onSeries := base[kv[0]]
-			if kv[1] != "" && !onAlert && !onSeries {
+			if kv[1] != "" && !onAlert && !base.has(kv[0]) {
 				labels[kv[0]] = kv[1]
 			}
 		}
 		ann := map[string]string{
 			"title":   "(" + sev + ") {{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is too fast.",
 			"summary": "{{$labels.sloth_service}} {{$labels.sloth_slo}} SLO error budget burn rate is over expected.",
-			"description": fmt.Sprintf("SLO %s of %s (%s%% over %s) burns its error budget fast enough to spend %s.",
-				s.Name, s.Service, formatFloat(s.Objective), s.Window.String(), spentText(windows, sev)),
+			"description": "SLO " + s.Name + " of " + s.Service + " (" + formatFloat(s.Objective) + "% over " + s.Window.String() +
+				") burns its error budget fast enough to spend " + spentText(windows, sev) + ".",
 		}
 		if s.Runbook != "" {
 			ann["runbook_url"] = s.Runbook
 		}
 		maps.Copy(ann, s.Alerting.Annotations)
 		maps.Copy(ann, spec.Annotations)
-		out = append(out, Rule{Alert: s.alertName(), Expr: expr.String(), Labels: labels, Annotations: ann})
+		out = append(out, rule{alert: s.alertName(), expr: expr.String(), labels: ruleLabels{add: setOf(labels)}, annotations: setOf(ann)})
 	}
 	return out
 }
@@ -399,7 +435,7 @@ func spentText(windows []BurnWindow, sev string) string {
 	var parts []string
 	for _, bw := range windows {
 		if bw.Severity == sev {
-			parts = append(parts, fmt.Sprintf("%s%% of it in %s", formatFloat(Round(bw.Spent*100, 3)), FormatDuration(bw.Long)))
+			parts = append(parts, formatFloat(Round(bw.Spent*100, 3))+"% of it in "+FormatDuration(bw.Long))
 		}
 	}
 	return strings.Join(parts, " or ")
@@ -425,20 +461,14 @@ func AlertName(service, name string) string {
 	return b.String() + "BudgetBurn"
 }
 
-// ServiceRules returns the rule file of one service's SLOs, in a stable
-// order: by SLO name.
-func ServiceRules(slos []*SLO) RuleFile {
-	return RulesFile(slos, Options{GroupPrefix: DefaultGroupPrefix})
-}
-
-// RulesFile returns the rule file of slos generated with opt, in a stable
-// order: by service, then SLO name.
-func RulesFile(slos []*SLO, opt Options) RuleFile {
+// generate returns the rule groups of slos generated with opt, in a
+// stable order: by service, then SLO name.
+func generate(slos []*SLO, opt Options) []group {
 	sorted := slices.Clone(slos)
 	slices.SortFunc(sorted, func(a, b *SLO) int { return cmp.Or(cmp.Compare(a.Service, b.Service), cmp.Compare(a.Name, b.Name)) })
-	var f RuleFile
+	var gs []group
 	for _, s := range sorted {
-		f.Groups = append(f.Groups, s.Rules(opt)...)
+		gs = append(gs, s.groups(opt)...)
 	}
-	return f
+	return gs
 }

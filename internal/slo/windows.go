@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -163,7 +165,26 @@ func (s *SLO) BurnWindows() []BurnWindow {
 
 // SeriesWindow writes d as Prometheus writes durations, as Sloth names its
 // series: 5m, 1h, 1d, 1w (7 days), 4w (28 days), 30d, 90d.
-func SeriesWindow(d time.Duration) string { return model.Duration(d).String() }
+func SeriesWindow(d time.Duration) string {
+	if s, ok := seriesWindows.Load(d); ok {
+		return s.(string)
+	}
+	s := model.Duration(d).String()
+	if seriesWindowsLen.Add(1) <= maxSeriesWindows {
+		seriesWindows.Store(d, s)
+	}
+	return s
+}
+
+// seriesWindows caches SeriesWindow, which every rule calls several times
+// (model.Duration.String formats with fmt), for up to maxSeriesWindows
+// windows: a catalog has a few dozen.
+var (
+	seriesWindows    sync.Map // time.Duration → string
+	seriesWindowsLen atomic.Int64
+)
+
+const maxSeriesWindows = 1024
 
 // RatioSeries names the recorded error ratio over window d, such as
 // slo:sli_error:ratio_rate4w.

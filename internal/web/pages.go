@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bytes"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -346,8 +347,9 @@ func (c *Console) sloPage(r *http.Request, p *Principal) (any, error) {
 				}
 			}
 		}
-		if y, err := slo.Marshal(slo.ServiceRules([]*slo.SLO{o}), slo.FormatPrometheus, svc.Name); err == nil {
-			d.RulesYAML = string(y)
+		var y bytes.Buffer
+		if err := slo.WriteRules(&y, []*slo.SLO{o}, slo.Options{GroupPrefix: slo.DefaultGroupPrefix}, slo.FormatPrometheus, svc.Name); err == nil {
+			d.RulesYAML = y.String()
 		}
 	}
 	if o.SLI.Events != nil && p.CanChange(svc.Team) {
