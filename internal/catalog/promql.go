@@ -37,7 +37,7 @@ func (p *docParser) query(e entry, what string, needWindow bool) string {
 		p.errorf(p.valuePos(e), "%s has no %s placeholder; write the range as [%s] so tsuna can compute each alert window", what, slo.WindowPlaceholder, slo.WindowPlaceholder)
 		return ""
 	}
-	if _, err := promql.ParseExpr(withoutRegexps(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m"))); err != nil {
+	if err := checkPromQL(withoutRegexps(strings.ReplaceAll(q, slo.WindowPlaceholder, "5m"))); err != nil {
 		// Only now map the error's offset back to the text as written.
 		_, offsets := expandWindow(q)
 		var perrs parser.ParseErrors
@@ -56,6 +56,84 @@ func (p *docParser) query(e entry, what string, needWindow bool) string {
 		return ""
 	}
 	return strings.TrimSpace(q)
+}
+
+// checkPromQL parses q, unless a query of the same shape (see shape) was
+// valid: the SLOs of a catalog repeat a few forms, which differ only in
+// the values they match.
+func checkPromQL(q string) error {
+	key := shape(q, "x")
+	if _, ok := validShapes.Load(key); ok {
+		return nil
+	}
+	if _, err := promql.ParseExpr(q); err != nil {
+		return err
+	}
+	if len(key) <= 1024 && validShapesHeld.Add(1) <= maxShapes {
+		validShapes.Store(key, struct{}{})
+	}
+	return nil
+}
+
+// validShapes holds the shapes of valid queries, up to maxShapes of them,
+// so that a long-running server's cache is bounded.
+var (
+	validShapes     sync.Map // string → struct{}
+	validShapesHeld atomic.Int32
+)
+
+const maxShapes = 4096
+
+// shape returns q with the value of each = and != matcher (and each
+// string after =, ==, != , <= or >=, which is a type error whatever it
+// holds) written as content, when the value is not empty and holds only
+// printable ASCII without quotes or backslashes: the parser's verdict does
+// not depend on such a value, only on whether it is empty. The values of
+// regexp matchers (=~, !~; see withoutRegexps), label names, function
+// arguments and everything else are kept as written.
+func shape(q, content string) string {
+	var b strings.Builder
+	done := 0 // q[:done] is in b
+	for i := 0; i < len(q); i++ {
+		switch q[i] {
+		case '#': // a comment, to the end of the line
+			for i < len(q) && q[i] != '\n' {
+				i++
+			}
+		case '"', '\'', '`':
+			end := slo.QuoteEnd(q, i)
+			if end >= len(q) {
+				return q
+			}
+			before := strings.TrimRight(q[:i], " \t\n\r")
+			if !strings.HasSuffix(before, "=") || end == i+1 || !simpleValue(q[i+1:end], q[i]) {
+				i = end
+				continue
+			}
+			if b.Len() == 0 {
+				b.Grow(len(q))
+			}
+			b.WriteString(q[done : i+1])
+			b.WriteString(content)
+			done, i = end, end
+		}
+	}
+	if done == 0 {
+		return q
+	}
+	b.WriteString(q[done:])
+	return b.String()
+}
+
+// simpleValue reports whether the string value v, quoted with quote, holds
+// only printable ASCII other than quotes and backslashes.
+func simpleValue(v string, quote byte) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; c < ' ' || c > '~' || c == '\\' || c == '"' || c == '\'' || c == '`' || c == quote {
+			return false
+		}
+	}
+	return true
 }
 
 // regexps caches, per regular expression of a =~ matcher, whether it is

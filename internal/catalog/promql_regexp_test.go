@@ -63,3 +63,56 @@ func FuzzWithoutRegexps(f *testing.F) {
 		}
 	})
 }
+
+// TestQueriesOfOneShapeParsedOnce: queries that differ only in the values
+// of = and != matchers have one shape, and those that differ in anything
+// the parser judges (a regexp, an empty value, a label name) do not.
+func TestQueriesOfOneShapeParsedOnce(t *testing.T) {
+	a := shape(`sum(rate(x{job="api",code= "5.."}[5m]))`, "x")
+	if b := shape(`sum(rate(x{job="checkout-frontend",code= "4.."}[5m]))`, "x"); a != b {
+		t.Errorf("one form, two shapes:\n%s\n%s", a, b)
+	}
+	for _, q := range []string{
+		`sum(rate(x{job="",code= "5.."}[5m]))`,   // an empty value
+		`sum(rate(x{job=~"api",code= "5.."}[5m]))`, // a regexp
+		`sum(rate(x{"job"="api",code= "5.."}[5m]))`, // a quoted label name
+		`sum(rate(x{job="a\\pi",code= "5.."}[5m]))`, // an escape
+		`sum(rate(y{job="api",code= "5.."}[5m]))`,   // another metric
+	} {
+		if shape(q, "x") == a {
+			t.Errorf("%s has the shape of another query: %s", q, a)
+		}
+	}
+	// A query already judged valid is not parsed again; an invalid one of a
+	// valid shape does not exist, and one of another shape is still refused.
+	if err := checkPromQL(`sum(rate(http_requests_total{job="a"}[5m]))`); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := validShapes.Load(shape(`sum(rate(http_requests_total{job="b"}[5m]))`, "x")); !ok {
+		t.Error("a valid query's shape was not kept")
+	}
+	if err := checkPromQL(`sum(rate(http_requests_total{job=~"("}[5m]))`); err == nil {
+		t.Error("an invalid regexp passed as a valid query of the same form")
+	}
+}
+
+// FuzzShapeKeepsTheVerdict: a query parses to the same verdict when the
+// values shape replaces hold something else, so one verdict serves every
+// query of a shape.
+func FuzzShapeKeepsTheVerdict(f *testing.F) {
+	for _, q := range []string{`sum(rate(x{code="5.."}[5m]))`, `{a!=""}`, `x{a="b"} == "c"`, "x{a=`b`} # c=\"d\"", `x{"a"="b", c='d'}`, `count_values("x", y{a="b"})`,
+		`x{a=~"("}`, `x{a!~".*"}`, `{a=~".+"}`, `sum by ("a") (x)`, `{"a.b"}`} {
+		f.Add(q, "v")
+	}
+	f.Fuzz(func(t *testing.T, q, content string) {
+		if len(q) > 512 || content == "" || !simpleValue(content, '"') {
+			return
+		}
+		r := shape(q, content)
+		_, want := promql.ParseExpr(q)
+		_, got := promql.ParseExpr(r)
+		if (got == nil) != (want == nil) {
+			t.Errorf("%q: %v\nas %q: %v", q, want, r, got)
+		}
+	})
+}
