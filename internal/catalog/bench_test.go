@@ -33,3 +33,14 @@ func BenchmarkParse10k(b *testing.B) {
 		}
 	}
 }
+
+// TestGeneratedFilesAreSimpleYAML: the generated Sloth specs and service
+// files the benchmarks read take the fast path, and read as the parser
+// reads them.
+func TestGeneratedFilesAreSimpleYAML(t *testing.T) {
+	for _, f := range append(catalogtest.Generate(2, 20), catalogtest.GenerateSloth(20)...) {
+		if !catalog.SameAsParser(t, f.Path, f.Data) && !strings.HasPrefix(f.Path, "teams/") { // teams have a flow list
+			t.Errorf("%s: a generated file was left to the general parser", f.Path)
+		}
+	}
+}

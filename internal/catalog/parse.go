@@ -12,7 +12,6 @@ import (
 
 	"github.com/goccy/go-yaml"
 	"github.com/goccy/go-yaml/ast"
-	"github.com/goccy/go-yaml/parser"
 
 	"github.com/tsuna-sre/tsuna/internal/slo"
 )
@@ -252,7 +251,7 @@ func (j *fileJob) run(ctx context.Context, f *File, prev *fileJob) {
 // read: after a syntax error, or when ctx is done.
 func (p *docParser) parseGroup(ctx context.Context, data []byte, line int, res *fileResult) bool {
 	p.lineOffset = line - 1
-	astFile, err := parser.ParseBytes(data, 0)
+	astFile, err := parseYAML(data)
 	if err != nil {
 		// As when the file is parsed whole: the syntax error alone.
 		*res = fileResult{}

@@ -6,8 +6,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/goccy/go-yaml/ast"
-
-	"github.com/goccy/go-yaml/parser"
 )
 
 // scan checks the raw bytes of one file against the limits before the
@@ -524,7 +522,7 @@ func parseBounded(data []byte) (*ast.File, error) {
 	}
 	out := &ast.File{}
 	for _, d := range s.docs {
-		f, err := parser.ParseBytes(data[d.start:d.end], 0)
+		f, err := parseYAML(data[d.start:d.end])
 		if err != nil {
 			return nil, fmt.Errorf("invalid YAML; run tsuna lint")
 		}
