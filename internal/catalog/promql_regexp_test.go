@@ -73,8 +73,8 @@ func TestQueriesOfOneShapeParsedOnce(t *testing.T) {
 		t.Errorf("one form, two shapes:\n%s\n%s", a, b)
 	}
 	for _, q := range []string{
-		`sum(rate(x{job="",code= "5.."}[5m]))`,   // an empty value
-		`sum(rate(x{job=~"api",code= "5.."}[5m]))`, // a regexp
+		`sum(rate(x{job="",code= "5.."}[5m]))`,      // an empty value
+		`sum(rate(x{job=~"api",code= "5.."}[5m]))`,  // a regexp
 		`sum(rate(x{"job"="api",code= "5.."}[5m]))`, // a quoted label name
 		`sum(rate(x{job="a\\pi",code= "5.."}[5m]))`, // an escape
 		`sum(rate(y{job="api",code= "5.."}[5m]))`,   // another metric

@@ -123,31 +123,31 @@ var SameAsParser = sameAsParser
 // read the same way, or would have to report, goes to the parser.
 func TestSimpleYAMLLeavesTheRestToTheParser(t *testing.T) {
 	for _, doc := range []string{
-		"a: 1\na: 2\n",                   // a duplicate key: an error
-		"a:\nb: 1\n",                     // null
-		"a: b\n  c\n",                    // a plain scalar over two lines
-		"a: \"x\\ty\"\n",                 // an escape
-		"a: [1, 2]\n",                    // flow
-		"a: &x 1\nb: *x\n",               // anchors
-		"a: !!str 1\n",                   // a tag
-		"a: >\n  folded\n",               // folded
-		"a: |+\n  keep\n\n",              // keep
-		"--- # x\na: 1\n",                // a document marker with more
-		"a: 1\n---\n",                   // an empty document
-		"a: 1\n...\n",                   // a document end
-		"a:\n\tb: 1\n",                   // a tab
-		"a: é\n",                         // not ASCII
-		"a: 1\r\n",                       // CRLF
-		"\"a\": 1\n",                     // a quoted key
-		"a: b: c\n",                      // a mapping in a scalar
-		"a:\n  - - x\n",                  // a list in a list
-		"a:\n  b: 1\n c: 2\n",            // bad indentation
-		"a: |\n\n  x\n",                  // a leading blank line in a literal
-		"- a\nb: 1\n",                    // a list, then a key
-		"a: 1\n  b: 2\n",                 // more indented after a scalar
-		"a:\n  - x\n  b: 1\n",            // a key after a list item
-		"a: \"x\" y\n",                   // text after a quoted scalar
-		"a: null\n",                      // null
+		"a: 1\na: 2\n",        // a duplicate key: an error
+		"a:\nb: 1\n",          // null
+		"a: b\n  c\n",         // a plain scalar over two lines
+		"a: \"x\\ty\"\n",      // an escape
+		"a: [1, 2]\n",         // flow
+		"a: &x 1\nb: *x\n",    // anchors
+		"a: !!str 1\n",        // a tag
+		"a: >\n  folded\n",    // folded
+		"a: |+\n  keep\n\n",   // keep
+		"--- # x\na: 1\n",     // a document marker with more
+		"a: 1\n---\n",         // an empty document
+		"a: 1\n...\n",         // a document end
+		"a:\n\tb: 1\n",        // a tab
+		"a: é\n",              // not ASCII
+		"a: 1\r\n",            // CRLF
+		"\"a\": 1\n",          // a quoted key
+		"a: b: c\n",           // a mapping in a scalar
+		"a:\n  - - x\n",       // a list in a list
+		"a:\n  b: 1\n c: 2\n", // bad indentation
+		"a: |\n\n  x\n",       // a leading blank line in a literal
+		"- a\nb: 1\n",         // a list, then a key
+		"a: 1\n  b: 2\n",      // more indented after a scalar
+		"a:\n  - x\n  b: 1\n", // a key after a list item
+		"a: \"x\" y\n",        // text after a quoted scalar
+		"a: null\n",           // null
 	} {
 		if f := parseSimpleYAML([]byte(doc)); f != nil {
 			t.Errorf("%q read as simple YAML:\n%s", doc, dumpFile(f))
