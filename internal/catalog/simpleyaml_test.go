@@ -172,3 +172,77 @@ func FuzzSimpleYAML(f *testing.F) {
 		sameAsParser(t, "fuzz", data)
 	})
 }
+
+// FuzzSimpleYAMLShapes builds block YAML from pieces the fuzzer picks
+// (keys, scalars of every kind, lists, literal blocks, comments, blank
+// lines and odd indentation), so that most inputs are read by the fast
+// path, and checks that the parser reads them the same.
+func FuzzSimpleYAMLShapes(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15})
+	f.Add([]byte{3, 3, 7, 1, 9, 0, 12, 2, 2, 5, 14, 8})
+	f.Fuzz(func(t *testing.T, choices []byte) {
+		if len(choices) > 256 {
+			return
+		}
+		sameAsParser(t, "shapes", []byte(yamlShapes(choices)))
+	})
+}
+
+// yamlShapes writes block YAML as choices say.
+func yamlShapes(choices []byte) string {
+	scalars := []string{"x", "checkout-api", "99.9", "1", "-1", "0x1F", "007", "true", "null", "~", ".inf", "-.inf", ".nan",
+		"a b", "a:b", "a#b", "'q'", "\"d q\"", "''", "\"\"", "sum(rate(x{a=\"b\"}[{{.window}}]))", "1e3", "+1", "_x", "x_1.y/z", "Yes", "2026-11-23"}
+	keys := []string{"a", "name", "slos", "b_c", "x-y", "1", "true", "null", "k.k", "a"}
+	var b strings.Builder
+	next := func() int {
+		if len(choices) == 0 {
+			return 0
+		}
+		c := int(choices[0])
+		choices = choices[1:]
+		return c
+	}
+	var block func(indent, depth int)
+	block = func(indent, depth int) {
+		pad := strings.Repeat(" ", indent)
+		for n := next()%3 + 1; n > 0; n-- {
+			switch c := next(); {
+			case c%11 == 0:
+				b.WriteString(pad + "# a comment\n")
+			case c%11 == 1:
+				b.WriteString("\n")
+			}
+			item := next()%4 == 0
+			lead := pad
+			if item {
+				lead = pad + "- "
+			}
+			if item && next()%2 == 0 {
+				b.WriteString(lead + scalars[next()%len(scalars)] + "\n")
+				continue
+			}
+			b.WriteString(lead + keys[next()%len(keys)] + ":")
+			switch v := next() % 6; {
+			case v == 0 && depth < 4:
+				b.WriteString("\n")
+				block(indent+[]int{0, 2, 4, 1}[next()%4], depth+1)
+			case v == 1:
+				b.WriteString([]string{" |", " |-", " |+", " >"}[next()%4] + "\n")
+				for l := next() % 3; l >= 0; l-- {
+					b.WriteString(strings.Repeat(" ", indent+2+next()%2) + scalars[next()%len(scalars)] + "\n")
+					if next()%5 == 0 {
+						b.WriteString("\n")
+					}
+				}
+			default:
+				b.WriteString(" " + scalars[next()%len(scalars)])
+				if next()%7 == 0 {
+					b.WriteString(" # why")
+				}
+				b.WriteString("\n")
+			}
+		}
+	}
+	block(0, 0)
+	return b.String()
+}

@@ -118,7 +118,7 @@ printed on stderr.`,
 			if env.getenv("GOGC") == "" {
 				// The live heap is the parsed SLOs, the garbage the parser's:
 				// collecting a little more often keeps the peak lower (10,000
-				// SLOs: 58 MiB instead of 68) for a few percent of CPU time.
+				// SLOs: 57 MiB instead of 64) for a few percent of CPU time.
 				defer debug.SetGCPercent(debug.SetGCPercent(sloRulesGCPercent))
 			}
 			files, err := catalog.ListFiles(paths)
