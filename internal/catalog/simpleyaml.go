@@ -21,11 +21,12 @@ func parseYAML(data []byte) (*ast.File, error) {
 
 // parseSimpleYAML returns the syntax tree of data as the goccy parser
 // builds it, as far as the catalog's readers look at it (node types,
-// values, token types, lines and columns; FuzzSimpleYAML checks it), or nil
-// when data is not simple: one document of block mappings and lists whose
-// keys are plain words, one-line plain or quoted scalars without escapes,
-// literal blocks (| and |-) and comments, in printable ASCII without tabs.
-// It reports no errors: the general parser does.
+// values, token types, lines and columns; FuzzSimpleYAML and
+// FuzzSimpleYAMLShapes check it), or nil when data is not simple:
+// documents (after "---" lines) of block mappings and lists whose keys are
+// plain words, one-line plain or quoted scalars without escapes, literal
+// blocks (| and |-) and comments, in printable ASCII without tabs or
+// trailing spaces. It reports no errors: the general parser does.
 func parseSimpleYAML(data []byte) *ast.File {
 	for _, c := range data {
 		if c != '\n' && (c < ' ' || c > '~') {
