@@ -1,6 +1,8 @@
 package catalog
 
 import (
+	"bytes"
+
 	"github.com/goccy/go-yaml/ast"
 	"github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
@@ -33,7 +35,7 @@ func parseSimpleYAML(data []byte) *ast.File {
 			return nil // tabs, CR, control characters and non-ASCII (columns count runes)
 		}
 	}
-	y := simpleYAML{data: data}
+	y := simpleYAML{data: data, lines: make([]simpleLine, 0, bytes.Count(data, []byte{'\n'})+1)}
 	for start := 0; start < len(data); {
 		end := start
 		for end < len(data) && data[end] != '\n' {
@@ -100,10 +102,11 @@ type simpleYAML struct {
 	bases     []ast.BaseNode
 }
 
-// alloc returns a new element of *chunk, taken from a chunk of 64.
+// alloc returns a new element of *chunk, taken from a chunk of up to 256
+// (sized for the lines of the data: a node or two each).
 func alloc[T any](chunk *[]T) *T {
 	if len(*chunk) == cap(*chunk) {
-		*chunk = make([]T, 0, 64)
+		*chunk = make([]T, 0, min(2*max(cap(*chunk), 8), 256))
 	}
 	*chunk = append(*chunk, *new(T))
 	return &(*chunk)[len(*chunk)-1]
