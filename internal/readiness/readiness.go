@@ -143,7 +143,18 @@ func counts(state string) bool {
 }
 
 // Assess computes every item's state and the review's summary at now.
-func Assess(r *Review, now time.Time) ([]ItemResult, Summary) {
+func Assess(r *Review, now time.Time) ([]ItemResult, Summary) { return assess(r, now, true) }
+
+// Summarize is the Summary of Assess, without saying why each item is in
+// its state (what a scorecard of every service needs).
+func Summarize(r *Review, now time.Time) Summary {
+	_, sum := assess(r, now, false)
+	return sum
+}
+
+// assess is Assess; the items' results are returned, with why, only when
+// explain is set.
+func assess(r *Review, now time.Time, explain bool) ([]ItemResult, Summary) {
 	cl := r.Checklist
 	var out []ItemResult
 	sum := Summary{Counts: map[string]int{}, Blocking: []string{}, At: now}
@@ -153,9 +164,11 @@ func Assess(r *Review, now time.Time) ([]ItemResult, Summary) {
 	for _, cat := range cl.Categories {
 		for i := range cat.Items {
 			it := &cat.Items[i]
-			res := itemState(it, r, now)
-			res.Category = cat.Name
-			out = append(out, res)
+			res := itemState(it, r, now, explain)
+			if explain {
+				res.Category = cat.Name
+				out = append(out, res)
+			}
 			sum.Counts[res.State]++
 			if li := cl.LevelIndex(it.Level); li >= 0 && !counts(res.State) {
 				blocked[li] = true
@@ -186,10 +199,13 @@ func Assess(r *Review, now time.Time) ([]ItemResult, Summary) {
 	return out, sum
 }
 
-func itemState(it *catalog.ChecklistItem, r *Review, now time.Time) ItemResult {
+func itemState(it *catalog.ChecklistItem, r *Review, now time.Time, explain bool) ItemResult {
 	res := ItemResult{Item: it}
 	if !it.AppliesTo(r.Tier, r.Lifecycle) {
-		res.State, res.Why = Skipped, fmt.Sprintf("does not apply to a tier %d %s service", r.Tier, r.Lifecycle)
+		res.State = Skipped
+		if explain {
+			res.Why = fmt.Sprintf("does not apply to a tier %d %s service", r.Tier, r.Lifecycle)
+		}
 		return res
 	}
 	var auto *Auto
@@ -204,7 +220,10 @@ func itemState(it *catalog.ChecklistItem, r *Review, now time.Time) ItemResult {
 	if a, ok := r.Answers[it.ID]; ok {
 		res.Answer = &a
 		if !now.Before(a.ExpiresAt) {
-			res.State, res.Why = Expired, fmt.Sprintf("answered %s by %s on %s, expired on %s: answer again", strings.ReplaceAll(a.State, "_", " "), a.By, a.At.Format(time.DateOnly), a.ExpiresAt.Format(time.DateOnly))
+			res.State = Expired
+			if explain {
+				res.Why = fmt.Sprintf("answered %s by %s on %s, expired on %s: answer again", strings.ReplaceAll(a.State, "_", " "), a.By, a.At.Format(time.DateOnly), a.ExpiresAt.Format(time.DateOnly))
+			}
 			if auto != nil && !it.Manual {
 				// The check still decides an automated item.
 				res.State, res.Why = autoState(auto)
@@ -213,20 +232,35 @@ func itemState(it *catalog.ChecklistItem, r *Review, now time.Time) ItemResult {
 		}
 		switch a.State {
 		case AcceptedRisk:
-			res.State, res.Why = AcceptedRisk, fmt.Sprintf("risk accepted by %s: %s", a.By, a.Comment)
+			res.State = AcceptedRisk
+			if explain {
+				res.Why = fmt.Sprintf("risk accepted by %s: %s", a.By, a.Comment)
+			}
 			return res
 		case NotApplicable:
-			res.State, res.Why = NotApplicable, fmt.Sprintf("not applicable, says %s: %s", a.By, a.Comment)
+			res.State = NotApplicable
+			if explain {
+				res.Why = fmt.Sprintf("not applicable, says %s: %s", a.By, a.Comment)
+			}
 			return res
 		case NotDone:
-			res.State, res.Why = NotDone, fmt.Sprintf("not done, says %s", a.By)
+			res.State = NotDone
+			if explain {
+				res.Why = fmt.Sprintf("not done, says %s", a.By)
+			}
 			return res
 		case Done:
 			if auto != nil && auto.Result == fact.False {
-				res.State, res.Why = NotDone, fmt.Sprintf("confirmed by %s, but the check fails: %s", a.By, it.Check)
+				res.State = NotDone
+				if explain {
+					res.Why = fmt.Sprintf("confirmed by %s, but the check fails: %s", a.By, it.Check)
+				}
 				return res
 			}
-			res.State, res.Why = Done, fmt.Sprintf("confirmed by %s on %s", a.By, a.At.Format(time.DateOnly))
+			res.State = Done
+			if explain {
+				res.Why = fmt.Sprintf("confirmed by %s on %s", a.By, a.At.Format(time.DateOnly))
+			}
 			return res
 		}
 	}

@@ -3,6 +3,7 @@ package readiness_test
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -159,6 +160,9 @@ func TestLevelsTable(t *testing.T) {
 			t.Fatal(err)
 		}
 		items, sum := readiness.Assess(r, now)
+		if brief := readiness.Summarize(r, now); !reflect.DeepEqual(brief, sum) {
+			t.Errorf("%s: Summarize gives %+v, Assess %+v", s.Name, brief, sum)
+		}
 		var states []string
 		for _, it := range items {
 			states = append(states, it.State)

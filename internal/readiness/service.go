@@ -46,8 +46,9 @@ type Store interface {
 	// current review against f.Checklist (ReviewID 0 when none), by
 	// service.
 	Scorecard(ctx context.Context, f Filter) ([]Row, error)
-	// Reviews returns the reviews of ids, with checklists and answers.
-	Reviews(ctx context.Context, ids []int64) ([]*Review, error)
+	// ReviewsToScore returns the reviews of ids, with checklists and
+	// answers, as far as Summarize reads them.
+	ReviewsToScore(ctx context.Context, ids []int64) ([]*Review, error)
 	// Feedback returns the feedback given on checklist name, newest first.
 	Feedback(ctx context.Context, checklist string) ([]Feedback, error)
 
@@ -487,7 +488,7 @@ func (s *Service) Scorecard(ctx context.Context, f Filter) ([]Row, error) {
 		}
 	}
 	if len(again) > 0 {
-		reviews, err := s.store.Reviews(ctx, again)
+		reviews, err := s.store.ReviewsToScore(ctx, again)
 		if err != nil {
 			return nil, err
 		}
@@ -495,7 +496,7 @@ func (s *Service) Scorecard(ctx context.Context, f Filter) ([]Row, error) {
 			// The catalog's tier and lifecycle, as the row shows them.
 			i := at[r.ID]
 			r.Tier, r.Lifecycle = rows[i].Tier, rows[i].Lifecycle
-			_, rows[i].Summary = Assess(r, now)
+			rows[i].Summary = Summarize(r, now)
 		}
 	}
 	slices.SortFunc(rows, func(a, b Row) int { return strings.Compare(a.Service, b.Service) })

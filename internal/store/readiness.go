@@ -13,6 +13,7 @@ import (
 	"github.com/tsuna-sre/tsuna/internal/audit"
 	"github.com/tsuna-sre/tsuna/internal/catalog"
 	"github.com/tsuna-sre/tsuna/internal/readiness"
+	"github.com/tsuna-sre/tsuna/internal/readiness/fact"
 )
 
 // KindReadinessReview and KindChecklist name readiness objects in the audit log.
@@ -385,9 +386,12 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 	return out, rows.Err()
 }
 
-// Reviews returns the reviews of ids, with their checklists and answers,
-// read in a few queries.
-func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, error) {
+// ReviewsToScore returns the reviews of ids, with their checklists and
+// answers, read in a few queries, as far as readiness.Summarize reads them:
+// the checks' results without their evidence, the answers' states and
+// expiry. Decoding the rest took most of the time of a scorecard whose
+// summaries had all expired.
+func (d *DB) ReviewsToScore(ctx context.Context, ids []int64) ([]*readiness.Review, error) {
 	out := make([]*readiness.Review, 0, len(ids))
 	byID := make(map[int64]*readiness.Review, len(ids))
 	checklists := map[string]*catalog.Checklist{}
@@ -399,8 +403,18 @@ func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, err
 		for i, id := range chunk {
 			args[i] = id
 		}
+		// The answers are read on another connection meanwhile: decoding
+		// the reviews and parsing the answers' times each take a core.
+		var answers []scoredAnswer
+		var answersErr error
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			answers, answersErr = d.scoredAnswers(ctx, in, args)
+		}()
 		rows, err := d.db.QueryContext(ctx, `SELECT id, spec, checklist, version, status FROM readiness_reviews WHERE id IN `+in, args...)
 		if err != nil {
+			<-done
 			return nil, fmt.Errorf("get reviews: %w", err)
 		}
 		for rows.Next() {
@@ -409,12 +423,23 @@ func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, err
 			var version int
 			if err := rows.Scan(&id, &spec, &name, &version, &status); err != nil {
 				rows.Close()
+				<-done
 				return nil, fmt.Errorf("get reviews: %w", err)
 			}
 			r := &readiness.Review{}
-			if err := json.Unmarshal([]byte(spec), r); err != nil {
+			brief := struct {
+				*readiness.Review
+				Auto    map[string]scoredAuto `json:"auto"`
+				Summary struct{}              `json:"summary"` // computed again
+			}{Review: r}
+			if err := json.Unmarshal([]byte(spec), &brief); err != nil {
 				rows.Close()
+				<-done
 				return nil, fmt.Errorf("get review %d: %w", id, err)
+			}
+			r.Auto = make(map[string]readiness.Auto, len(brief.Auto))
+			for item, a := range brief.Auto {
+				r.Auto[item] = readiness.Auto{Result: a.Result, Error: a.Error}
 			}
 			r.ID, r.Status, r.Answers = id, status, map[string]readiness.Answer{}
 			key := fmt.Sprintf("%s\x00%d", name, version)
@@ -426,26 +451,17 @@ func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, err
 			out = append(out, r)
 		}
 		rows.Close()
+		<-done
 		if err := rows.Err(); err != nil {
 			return nil, err
 		}
-		rows, err = d.db.QueryContext(ctx, `SELECT review_id, item, state, comment, evidence, answered_by, answered_at, expires_at FROM readiness_answers WHERE review_id IN `+in, args...)
-		if err != nil {
-			return nil, fmt.Errorf("get answers: %w", err)
+		if answersErr != nil {
+			return nil, answersErr
 		}
-		for rows.Next() {
-			var id int64
-			var a readiness.Answer
-			if err := rows.Scan(&id, &a.Item, &a.State, &a.Comment, &a.Evidence, &a.By, &a.At, &a.ExpiresAt); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("get answers: %w", err)
+		for _, a := range answers {
+			if r := byID[a.review]; r != nil {
+				r.Answers[a.item] = readiness.Answer{Item: a.item, State: a.state, ExpiresAt: a.expires}
 			}
-			a.At, a.ExpiresAt = a.At.UTC(), a.ExpiresAt.UTC()
-			byID[id].Answers[a.Item] = a
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, err
 		}
 	}
 	for _, c := range checklists {
@@ -456,6 +472,42 @@ func (d *DB) Reviews(ctx context.Context, ids []int64) ([]*readiness.Review, err
 		*c = *full
 	}
 	return out, nil
+}
+
+// scoredAnswer is what scoring reads of an answer.
+type scoredAnswer struct {
+	review      int64
+	item, state string
+	expires     time.Time
+}
+
+// scoredAnswers reads what scoring needs of the answers of the reviews
+// whose IDs are args, in the placeholders in.
+func (d *DB) scoredAnswers(ctx context.Context, in string, args []any) ([]scoredAnswer, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT review_id, item, state, expires_at FROM readiness_answers WHERE review_id IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get answers: %w", err)
+	}
+	defer rows.Close()
+	var out []scoredAnswer
+	for rows.Next() {
+		var a scoredAnswer
+		if err := rows.Scan(&a.review, &a.item, &a.state, &a.expires); err != nil {
+			return nil, fmt.Errorf("get answers: %w", err)
+		}
+		a.expires = a.expires.UTC()
+		out = append(out, a)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get answers: %w", err)
+	}
+	return out, nil
+}
+
+// scoredAuto is what scoring reads of a check's result.
+type scoredAuto struct {
+	Result fact.Result `json:"result"`
+	Error  string      `json:"error,omitempty"`
 }
 
 // Feedback returns the feedback on checklist name, newest first.
