@@ -96,10 +96,8 @@ func shape(q, content string) string {
 	done := 0 // q[:done] is in b
 	for i := 0; i < len(q); i++ {
 		switch q[i] {
-		case '#': // a comment, to the end of the line
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
+		case '#':
+			i = commentEnd(q, i)
 		case '"', '\'', '`':
 			end := slo.QuoteEnd(q, i)
 			if end >= len(q) {
@@ -158,10 +156,8 @@ func withoutRegexps(q string) string {
 	braces := false // inside {…}, where matchers are
 	for i := 0; i < len(q); i++ {
 		switch q[i] {
-		case '#': // a comment, to the end of the line
-			for i < len(q) && q[i] != '\n' {
-				i++
-			}
+		case '#':
+			i = commentEnd(q, i)
 		case '"', '\'', '`':
 			i = slo.QuoteEnd(q, i)
 		case '{':
@@ -196,6 +192,15 @@ func withoutRegexps(q string) string {
 		return q
 	}
 	return string(b)
+}
+
+// commentEnd returns the end of the PromQL comment that starts at q[i]:
+// the end of its line.
+func commentEnd(q string, i int) int {
+	if j := strings.IndexByte(q[i:], '\n'); j >= 0 {
+		return i + j
+	}
+	return len(q)
 }
 
 // afterLabelName reports whether q ends in a label name after '{' or ','
