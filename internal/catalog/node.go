@@ -2,7 +2,6 @@ package catalog
 
 import (
 	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -326,40 +325,68 @@ func (p *docParser) stringMap(e entry, what string) map[string]string {
 		p.errorf(p.valuePos(e), "%s must be a mapping of name: value, got %s", what, describe(e.value))
 		return nil
 	}
-	out := make(map[string]string, len(pairs))
+	var arr [8][2]string
+	kvs := arr[:0]
 	for _, kv := range pairs {
 		key := kv.Key.String()
-		v, ok := p.str(entry{key: key, pos: p.pos(kv.Key), value: p.unwrap(kv.Value)}, what+"."+key)
-		if ok {
-			out[key] = v
+		var v string
+		switch n := p.unwrap(kv.Value).(type) {
+		case *ast.StringNode:
+			v = n.Value
+		case *ast.LiteralNode:
+			v = n.Value.Value
+		default:
+			if v, ok = p.str(entry{key: key, pos: p.pos(kv.Key), value: n}, what+"."+key); !ok {
+				continue
+			}
 		}
+		kvs = append(kvs, [2]string{key, v})
 	}
-	return p.intern(out)
+	return p.intern(kvs)
 }
 
-// intern returns a map equal to m that an earlier call returned, if any.
-// Specs repeat the same small maps (severity: critical) in every SLO; the
-// maps of an SLO are never modified after parsing, so they can be shared.
-func (p *docParser) intern(m map[string]string) map[string]string {
-	if len(m) == 0 || len(m) > 4 {
+// intern returns the map of the pairs kvs, or an equal map an earlier call
+// returned. Specs repeat the same small maps (severity: critical) in every
+// SLO; the maps of an SLO are never modified after parsing, so they can be
+// shared, and a map found is not made again.
+func (p *docParser) intern(kvs [][2]string) map[string]string {
+	if len(kvs) == 0 || len(kvs) > 4 {
+		m := make(map[string]string, len(kvs))
+		for _, kv := range kvs {
+			m[kv[0]] = kv[1]
+		}
 		return m
 	}
-	keys := slices.Sorted(maps.Keys(m))
-	var b strings.Builder
-	for _, k := range keys {
-		b.WriteString(k)
-		b.WriteByte(0)
-		b.WriteString(m[k])
-		b.WriteByte(0)
+	slices.SortStableFunc(kvs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
+	b := p.internKey[:0]
+	for _, kv := range kvs {
+		b = append(append(append(append(b, kv[0]...), 0), kv[1]...), 0)
+	}
+	p.internKey = b
+	if shared, ok := p.interned[string(b)]; ok {
+		return shared
+	}
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv[0]] = kv[1]
 	}
 	if p.interned == nil {
 		p.interned = map[string]map[string]string{}
 	}
-	if shared, ok := p.interned[b.String()]; ok {
-		return shared
-	}
-	p.interned[b.String()] = m
+	p.interned[string(b)] = m
 	return m
+}
+
+// isLabelName reports whether s is a Prometheus label name, as labelNameRE
+// does, without a regexp: every label of every SLO is checked.
+func isLabelName(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !(c == '_' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || i > 0 && c >= '0' && c <= '9') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // labelMap reads labels that go on Prometheus series: names must be valid.
@@ -367,7 +394,7 @@ func (p *docParser) labelMap(e entry, what string) map[string]string {
 	m := p.stringMap(e, what)
 	if pairs, ok := mappingPairs(e.value); ok {
 		for _, kv := range pairs {
-			if key := kv.Key.String(); !labelNameRE.MatchString(key) {
+			if key := kv.Key.String(); !isLabelName(key) {
 				p.errorf(p.pos(kv.Key), "%s name %q is not a Prometheus label name; use letters, digits and '_', not starting with a digit", what, key)
 				delete(m, key)
 			}

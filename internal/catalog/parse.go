@@ -161,11 +161,12 @@ type fileResult struct {
 // docParser turns one file's YAML documents into objects, collecting
 // diagnostics instead of stopping at the first.
 type docParser struct {
-	file     *File
-	lines    *sourceLines
-	report   report
-	anchors  map[string]ast.Node
-	interned map[string]map[string]string // see intern
+	file      *File
+	lines     *sourceLines
+	report    report
+	anchors   map[string]ast.Node
+	interned  map[string]map[string]string // see intern
+	internKey []byte
 	// lineOffset is added to the lines of the parser, which parses a few
 	// documents at a time.
 	lineOffset int

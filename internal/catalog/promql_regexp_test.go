@@ -116,3 +116,12 @@ func FuzzShapeKeepsTheVerdict(f *testing.F) {
 		}
 	})
 }
+
+// TestIsLabelName: the label name check is the regexp's.
+func TestIsLabelName(t *testing.T) {
+	for _, s := range []string{"", "a", "_", "A9", "9a", "a-b", "a.b", "tier", "sloth_id", "é", "a b", "_9_", "Z"} {
+		if got, want := isLabelName(s), labelNameRE.MatchString(s); got != want {
+			t.Errorf("isLabelName(%q) = %v, the regexp says %v", s, got, want)
+		}
+	}
+}

@@ -95,6 +95,7 @@ type simpleYAML struct {
 	at    int // the line being read
 	// The nodes and tokens of a document are made from chunks: a few
 	// allocations instead of four per scalar.
+	keys      map[string]string // each key once
 	positions []token.Position
 	tokens    []token.Token
 	strings   []ast.StringNode
@@ -202,7 +203,15 @@ func (y *simpleYAML) mapping(col int) ast.Node {
 		if end == col || text[col] == '-' || text[col] == '.' || end == len(text) || text[end] != ':' || end+1 < len(text) && text[end+1] != ' ' {
 			return nil
 		}
-		key := string(text[col:end])
+		key, seen := y.keys[string(text[col:end])]
+		if !seen {
+			// Keys repeat (every SLO has a name): one string each.
+			key = string(text[col:end])
+			if y.keys == nil {
+				y.keys = map[string]string{}
+			}
+			y.keys[key] = key
+		}
 		for _, k := range keys {
 			if k == key {
 				return nil // the general parser refuses it
