@@ -170,8 +170,10 @@ func readinessScorecard(env *Env) *cobra.Command {
 			rows := make([][]string, len(card.Services))
 			for i, s := range card.Services {
 				status := s.Status
-				if s.Stale != nil {
+				if s.Stale != nil && s.Stale.Since.IsZero() {
 					status += " (stale)"
+				} else if s.Stale != nil {
+					status += " (stale since " + s.Stale.Since.Format(time.DateOnly) + ")"
 				}
 				blocking := strings.Join(s.Summary.Blocking, ", ")
 				if s.ReviewID == 0 {

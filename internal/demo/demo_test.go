@@ -179,7 +179,7 @@ func TestSeedShowsTheLoop(t *testing.T) {
 		if auth.Summary.Level != "bronze" || len(auth.Summary.Blocking) == 0 || auth.Status != readiness.StatusOpen {
 			t.Errorf("auth-service: %s (%s), blocked by %v; want an open review at bronze with gaps", auth.Summary.Level, auth.Status, auth.Summary.Blocking)
 		}
-		if gw.ReviewID == 0 || gw.Stale == nil || !strings.Contains(gw.Stale.Reason, "SEV2 incident INC-") {
+		if gw.ReviewID == 0 || gw.Stale == nil || !strings.Contains(gw.Stale.Reason, "SEV2 incident INC-") || gw.Stale.Since.IsZero() {
 			t.Errorf("payment-gateway: review %d stale %+v; want it stale since its SEV2 incident", gw.ReviewID, gw.Stale)
 		}
 		if row["checkout-api"].ReviewID != 0 {

@@ -139,9 +139,9 @@ func (d *DB) CreateReview(ctx context.Context, r *readiness.Review, actor audit.
 		if err != nil {
 			return err
 		}
-		if err := tx.QueryRowContext(ctx, `INSERT INTO readiness_reviews (service, checklist, version, team, tier, lifecycle, status, level, stale_reason, valid_until, summary, spec, updated_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
-			r.Service, cl.Name, cl.Version, r.Team, r.Tier, r.Lifecycle, r.Status, r.Summary.Level, staleReason(r), validUntil(r), summary, body, now).Scan(&r.ID); err != nil {
+		if err := tx.QueryRowContext(ctx, `INSERT INTO readiness_reviews (service, checklist, version, team, tier, lifecycle, status, level, stale_reason, stale_since, valid_until, summary, spec, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
+			r.Service, cl.Name, cl.Version, r.Team, r.Tier, r.Lifecycle, r.Status, r.Summary.Level, staleReason(r), staleSince(r), validUntil(r), summary, body, now).Scan(&r.ID); err != nil {
 			return fmt.Errorf("create review: %w", err)
 		}
 		var rows [][]any
@@ -165,6 +165,13 @@ func staleReason(r *readiness.Review) string {
 		return ""
 	}
 	return r.Stale.Reason
+}
+
+func staleSince(r *readiness.Review) any {
+	if r.Stale == nil {
+		return nil
+	}
+	return r.Stale.Since.UTC()
 }
 
 func validUntil(r *readiness.Review) any {
@@ -281,8 +288,8 @@ func (d *DB) MutateReview(ctx context.Context, id int64, actor audit.Actor, fn f
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE readiness_reviews SET team = $1, tier = $2, lifecycle = $3, status = $4, level = $5, stale_reason = $6,
-			valid_until = $7, summary = $8, spec = $9, updated_at = $10 WHERE id = $11`,
-			r.Team, r.Tier, r.Lifecycle, r.Status, r.Summary.Level, staleReason(r), validUntil(r), summary, body, now, id); err != nil {
+			stale_since = $7, valid_until = $8, summary = $9, spec = $10, updated_at = $11 WHERE id = $12`,
+			r.Team, r.Tier, r.Lifecycle, r.Status, r.Summary.Level, staleReason(r), staleSince(r), validUntil(r), summary, body, now, id); err != nil {
 			return fmt.Errorf("update review: %w", err)
 		}
 		var after any
@@ -356,7 +363,7 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 		args = append(args, f.Lifecycle)
 		where = append(where, fmt.Sprintf("s.lifecycle = $%d", len(args)))
 	}
-	q := `SELECT s.name, s.team, s.tier, s.lifecycle, COALESCE(r.id, 0), COALESCE(r.version, 0), COALESCE(r.status, 'none'), COALESCE(r.stale_reason, ''), COALESCE(r.summary, '')
+	q := `SELECT s.name, s.team, s.tier, s.lifecycle, COALESCE(r.id, 0), COALESCE(r.version, 0), COALESCE(r.status, 'none'), COALESCE(r.stale_reason, ''), r.stale_since, COALESCE(r.summary, '')
 		FROM services s LEFT JOIN readiness_reviews r ON r.service = s.name AND r.checklist = $1 AND r.status <> 'superseded'`
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
@@ -370,7 +377,8 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 	for rows.Next() {
 		r := readiness.Row{Checklist: f.Checklist}
 		var stale, summary string
-		if err := rows.Scan(&r.Service, &r.Team, &r.Tier, &r.Lifecycle, &r.ReviewID, &r.Version, &r.Status, &stale, &summary); err != nil {
+		var since sql.NullTime
+		if err := rows.Scan(&r.Service, &r.Team, &r.Tier, &r.Lifecycle, &r.ReviewID, &r.Version, &r.Status, &stale, &since, &summary); err != nil {
 			return nil, fmt.Errorf("scorecard: %w", err)
 		}
 		if summary != "" {
@@ -380,6 +388,9 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 		}
 		if stale != "" {
 			r.Stale = &readiness.Staleness{Reason: stale}
+			if since.Valid {
+				r.Stale.Since = since.Time.UTC()
+			}
 		}
 		out = append(out, r)
 	}

@@ -108,6 +108,10 @@ func TestReadinessReview(t *testing.T) {
 		if channel != "#payments" {
 			t.Errorf("stale message to %q, want the team's #payments", channel)
 		}
+		// The scorecard says since when, as the review does.
+		if rows, _ := svc.Scorecard(ctx, readiness.Filter{Team: "payments"}); len(rows) != 1 || rows[0].Stale == nil || !rows[0].Stale.Since.Equal(r.Stale.Since) {
+			t.Fatalf("scorecard of a stale review: %+v, want stale since %s", rows, r.Stale.Since)
+		}
 
 		// A new review carries the answer over; the scorecard shows the level and blockers.
 		r2, created, err := svc.Open(ctx, "checkout-api", "", ana)

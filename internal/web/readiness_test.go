@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -136,6 +137,26 @@ func TestReadinessPages(t *testing.T) {
 		}
 		if fb, _ := c.readiness.Feedback(ctx, ""); len(fb) != 1 || fb[0].By != "payments-dev" {
 			t.Errorf("feedback %+v", fb)
+		}
+	})
+}
+
+// TestScorecardSaysSinceWhenStale: the demo's payment-gateway review went
+// stale after its incident; the scorecard says so with the date, as the
+// review page does.
+func TestScorecardSaysSinceWhenStale(t *testing.T) {
+	pgtest.ForEachEngine(t, func(t *testing.T, dsn string) {
+		c := startConsole(t, dsn)
+		v := newBrowser(t, c.url)
+		v.signIn(viewerSecret)
+		_, page := v.do("GET", "/readiness?team=payments", nil)
+		at := strings.Index(page, `href="/readiness/payment-gateway"`)
+		if at < 0 {
+			t.Fatalf("scorecard without payment-gateway:\n%s", page)
+		}
+		row, _, _ := strings.Cut(page[at:], "</tr>")
+		if !regexp.MustCompile(`<strong>stale</strong> since \d{4}-\d\d-\d\d`).MatchString(row) {
+			t.Errorf("stale row without its date: %s", row)
 		}
 	})
 }
