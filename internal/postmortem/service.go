@@ -430,7 +430,7 @@ func (s *Service) Draft(ctx context.Context, req DraftRequest, a Actor) (*Postmo
 	due := s.DueDate(inc.Severity, now)
 	p := &Postmortem{Incident: inc.Ref, Title: tsuna.Truncate(inc.Title, MaxTitle), Severity: inc.Severity, Services: slices.Clone(inc.Services),
 		Team: inc.Team, Status: StatusDraft, Authors: authors, Reviewers: []string{}, Labels: []string{},
-		Template: tmpl.Name, TemplateVersion: tmpl.Version, Facts: facts, Due: &due, Revision: 1}
+		Template: tmpl.Name, TemplateVersion: tmpl.Version, Facts: facts, Due: &due, Revision: 1, CreatedAt: now}
 	if p.Services == nil {
 		p.Services = []string{}
 	}

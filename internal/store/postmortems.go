@@ -56,14 +56,18 @@ func (d *DB) CreatePostmortem(ctx context.Context, p *postmortem.Postmortem, act
 		}
 		now := d.nowUTC()
 		c := *p
-		c.CreatedAt, c.UpdatedAt = now, now
+		drafted := now // the domain's time when it gives one, as for an incident's declaration
+		if !c.CreatedAt.IsZero() {
+			drafted = c.CreatedAt.UTC().Truncate(time.Microsecond)
+		}
+		c.CreatedAt, c.UpdatedAt = drafted, drafted
 		spec, err := pmSpec(&c)
 		if err != nil {
 			return fmt.Errorf("draft postmortem: %w", err)
 		}
 		if err := tx.QueryRowContext(ctx, `INSERT INTO postmortems (incident, status, severity, team, title, body, spec, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8) RETURNING id`,
-			c.Incident, c.Status, c.Severity, c.Team, c.Title, c.Body, spec, now).Scan(&c.ID); err != nil {
+			c.Incident, c.Status, c.Severity, c.Team, c.Title, c.Body, spec, drafted).Scan(&c.ID); err != nil {
 			return fmt.Errorf("draft postmortem: %w", err)
 		}
 		c.Ref = postmortem.RefOf(c.ID)
