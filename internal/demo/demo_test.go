@@ -133,6 +133,10 @@ func TestSeedShowsTheLoop(t *testing.T) {
 			t.Errorf("published %s of %s (%s, linked %q): want drafted from the resolved incident's timeline, with its causes written, published before now\n%s",
 				p.Ref, p.Incident, pinc.Status, pinc.Postmortem, p.Body)
 		}
+		if pinc.Timestamps.Resolved == nil || p.CreatedAt.Before(*pinc.Timestamps.Resolved) || !p.CreatedAt.Before(*p.PublishedAt) {
+			t.Errorf("published %s drafted at %s: want after its incident was resolved (%v) and before it was published (%s), not when the demo was seeded",
+				p.Ref, p.CreatedAt, pinc.Timestamps.Resolved, p.PublishedAt)
+		}
 		if len(p.Facts.Budget) == 0 || p.Facts.Budget[0].Spent == nil || *p.Facts.Budget[0].Spent <= 0 {
 			t.Errorf("published %s: budget facts %+v, want the error budget the incident spent", p.Ref, p.Facts.Budget)
 		}
