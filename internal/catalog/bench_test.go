@@ -44,3 +44,24 @@ func TestGeneratedFilesAreSimpleYAML(t *testing.T) {
 		}
 	}
 }
+
+// TestMixedGroupsKeepPositions: a file whose documents are simple YAML but
+// for one in the middle (a flow list) reads every document, and reports an
+// error in a document read on its own before it at its line.
+func TestMixedGroupsKeepPositions(t *testing.T) {
+	f := catalogtest.Generate(1, 20)[0]
+	docs := strings.Split(string(f.Data), "\n---\n") // the team, then its services
+	docs = append(append(append([]string{}, docs[1:9]...), docs[0]), docs[9:]...)
+	docs[5] += "\nbogus: 1" // before the team: read on its own
+	data := strings.Join(docs, "\n---\n")
+	line := strings.Count(data[:strings.Index(data, "bogus: 1")], "\n") + 1
+	_, diags := catalog.Parse([]catalog.File{{Path: f.Path, Data: []byte(data)}})
+	if len(diags) != 1 || diags[0].Line != line || !strings.Contains(diags[0].Message, `"bogus"`) {
+		t.Fatalf("diagnostics %+v, want one about bogus at line %d", diags, line)
+	}
+	docs[5] = strings.TrimSuffix(docs[5], "\nbogus: 1")
+	c, diags := catalog.Parse([]catalog.File{{Path: f.Path, Data: []byte(strings.Join(docs, "\n---\n"))}})
+	if c == nil || len(c.Teams) != 1 || len(c.Services) != 20 {
+		t.Fatalf("mixed file: %+v", diags)
+	}
+}

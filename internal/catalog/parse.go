@@ -242,16 +242,25 @@ func (j *fileJob) run(ctx context.Context, f *File, prev *fileJob) {
 			n++
 		}
 		group := data[docs[0].start:docs[n-1].end]
-		simple := parseSimpleYAML(group)
-		if simple == nil && n > 1 {
-			// One document that is not simple YAML sends only itself to
-			// the general parser, which is four times slower.
-			n = 1
-			group = data[docs[0].start:docs[0].end]
-			simple = parseSimpleYAML(group)
-		}
-		if !p.parseGroup(ctx, group, simple, docs[0].line, &j.res) {
-			return
+		if simple := parseSimpleYAML(group); simple != nil || n == 1 {
+			if !p.parseGroup(ctx, group, simple, docs[0].line, &j.res) {
+				return
+			}
+		} else {
+			// A document that is not simple YAML sends only itself to the
+			// general parser, four times slower: the documents are read
+			// one at a time up to it, and grouped again after it.
+			for k, d := range docs[:n] {
+				doc := data[d.start:d.end]
+				simple := parseSimpleYAML(doc)
+				if !p.parseGroup(ctx, doc, simple, d.line, &j.res) {
+					return
+				}
+				if simple == nil {
+					n = k + 1
+					break
+				}
+			}
 		}
 		docs = docs[n:]
 	}
