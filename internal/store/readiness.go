@@ -404,7 +404,6 @@ func (d *DB) Scorecard(ctx context.Context, f readiness.Filter) ([]readiness.Row
 // summaries had all expired.
 func (d *DB) ReviewsToScore(ctx context.Context, ids []int64) ([]*readiness.Review, error) {
 	out := make([]*readiness.Review, 0, len(ids))
-	byID := make(map[int64]*readiness.Review, len(ids))
 	checklists := map[string]*catalog.Checklist{}
 	for len(ids) > 0 {
 		chunk := ids[:min(len(ids), 500)]
@@ -423,57 +422,24 @@ func (d *DB) ReviewsToScore(ctx context.Context, ids []int64) ([]*readiness.Revi
 			defer close(done)
 			answers, answersErr = d.scoredAnswers(ctx, in, args)
 		}()
-		rows, err := d.db.QueryContext(ctx, `SELECT id, spec, checklist, version, status FROM readiness_reviews WHERE id IN `+in, args...)
-		if err != nil {
-			<-done
-			return nil, fmt.Errorf("get reviews: %w", err)
-		}
-		for rows.Next() {
-			var id int64
-			var spec, name, status string
-			var version int
-			if err := rows.Scan(&id, &spec, &name, &version, &status); err != nil {
-				rows.Close()
-				<-done
-				return nil, fmt.Errorf("get reviews: %w", err)
-			}
-			r := &readiness.Review{}
-			brief := struct {
-				*readiness.Review
-				Auto    map[string]scoredAuto `json:"auto"`
-				Summary struct{}              `json:"summary"` // computed again
-			}{Review: r}
-			if err := json.Unmarshal([]byte(spec), &brief); err != nil {
-				rows.Close()
-				<-done
-				return nil, fmt.Errorf("get review %d: %w", id, err)
-			}
-			r.Auto = make(map[string]readiness.Auto, len(brief.Auto))
-			for item, a := range brief.Auto {
-				r.Auto[item] = readiness.Auto{Result: a.Result, Error: a.Error}
-			}
-			r.ID, r.Status, r.Answers = id, status, map[string]readiness.Answer{}
-			key := fmt.Sprintf("%s\x00%d", name, version)
-			if checklists[key] == nil {
-				checklists[key] = &catalog.Checklist{Name: name, Version: version}
-			}
-			r.Checklist = checklists[key]
-			byID[id] = r
-			out = append(out, r)
-		}
-		rows.Close()
+		reviews, err := d.scoredReviews(ctx, in, args, checklists)
 		<-done
-		if err := rows.Err(); err != nil {
+		if err != nil {
 			return nil, err
 		}
 		if answersErr != nil {
 			return nil, answersErr
+		}
+		byID := make(map[int64]*readiness.Review, len(reviews))
+		for _, r := range reviews {
+			byID[r.ID] = r
 		}
 		for _, a := range answers {
 			if r := byID[a.review]; r != nil {
 				r.Answers[a.item] = readiness.Answer{Item: a.item, State: a.state, ExpiresAt: a.expires}
 			}
 		}
+		out = append(out, reviews...)
 	}
 	for _, c := range checklists {
 		full, err := d.checklistVersion(ctx, d.db, c.Name, c.Version)
@@ -481,6 +447,51 @@ func (d *DB) ReviewsToScore(ctx context.Context, ids []int64) ([]*readiness.Revi
 			return nil, err
 		}
 		*c = *full
+	}
+	return out, nil
+}
+
+// scoredReviews reads what scoring needs of the reviews whose IDs are args,
+// in the placeholders in, without their answers; their checklists are
+// those of checklists by name and version, added there when missing and
+// filled by the caller.
+func (d *DB) scoredReviews(ctx context.Context, in string, args []any, checklists map[string]*catalog.Checklist) ([]*readiness.Review, error) {
+	rows, err := d.db.QueryContext(ctx, `SELECT id, spec, checklist, version, status FROM readiness_reviews WHERE id IN `+in, args...)
+	if err != nil {
+		return nil, fmt.Errorf("get reviews: %w", err)
+	}
+	defer rows.Close()
+	var out []*readiness.Review
+	for rows.Next() {
+		var id int64
+		var spec, name, status string
+		var version int
+		if err := rows.Scan(&id, &spec, &name, &version, &status); err != nil {
+			return nil, fmt.Errorf("get reviews: %w", err)
+		}
+		r := &readiness.Review{}
+		brief := struct {
+			*readiness.Review
+			Auto    map[string]scoredAuto `json:"auto"`
+			Summary struct{}              `json:"summary"` // computed again
+		}{Review: r}
+		if err := json.Unmarshal([]byte(spec), &brief); err != nil {
+			return nil, fmt.Errorf("get review %d: %w", id, err)
+		}
+		r.Auto = make(map[string]readiness.Auto, len(brief.Auto))
+		for item, a := range brief.Auto {
+			r.Auto[item] = readiness.Auto{Result: a.Result, Error: a.Error}
+		}
+		r.ID, r.Status, r.Answers = id, status, map[string]readiness.Answer{}
+		key := fmt.Sprintf("%s\x00%d", name, version)
+		if checklists[key] == nil {
+			checklists[key] = &catalog.Checklist{Name: name, Version: version}
+		}
+		r.Checklist = checklists[key]
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("get reviews: %w", err)
 	}
 	return out, nil
 }
