@@ -351,11 +351,7 @@ func (p *docParser) stringMap(e entry, what string) map[string]string {
 // shared, and a map found is not made again.
 func (p *docParser) intern(kvs [][2]string) map[string]string {
 	if len(kvs) == 0 || len(kvs) > 4 {
-		m := make(map[string]string, len(kvs))
-		for _, kv := range kvs {
-			m[kv[0]] = kv[1]
-		}
-		return m
+		return mapOf(kvs)
 	}
 	slices.SortStableFunc(kvs, func(a, b [2]string) int { return strings.Compare(a[0], b[0]) })
 	b := p.internKey[:0]
@@ -366,14 +362,20 @@ func (p *docParser) intern(kvs [][2]string) map[string]string {
 	if shared, ok := p.interned[string(b)]; ok {
 		return shared
 	}
-	m := make(map[string]string, len(kvs))
-	for _, kv := range kvs {
-		m[kv[0]] = kv[1]
-	}
+	m := mapOf(kvs)
 	if p.interned == nil {
 		p.interned = map[string]map[string]string{}
 	}
 	p.interned[string(b)] = m
+	return m
+}
+
+// mapOf returns the map of the pairs kvs.
+func mapOf(kvs [][2]string) map[string]string {
+	m := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		m[kv[0]] = kv[1]
+	}
 	return m
 }
 

@@ -107,7 +107,7 @@ func (p *docParser) labels(e entry, s *Service) {
 	s.Labels = make(map[string]string, len(pairs))
 	for _, kv := range pairs {
 		key := kv.Key.String()
-		if !labelNameRE.MatchString(key) {
+		if !isLabelName(key) {
 			p.errorf(p.pos(kv.Key), "label name %q is invalid; use letters, digits and '_', not starting with a digit (they become Prometheus labels)", key)
 			continue
 		}
